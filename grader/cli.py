@@ -1,0 +1,280 @@
+"""The ``iolab`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from . import course
+from .impl import ImplError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+out = Console()
+err = Console(stderr=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        err.print("[yellow]iolab: interrupted[/]")
+        return 130
+    except (LookupError, ValueError, ImplError) as exc:
+        err.print(f"[red]iolab:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+
+
+# ---- check / grade ------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .reports import terminal
+    from .runner import InfrastructureError, RunOptions, run
+
+    options = RunOptions([args.project], impl=args.impl, scale=args.scale, milestone=args.milestone, keyword=args.k)
+    try:
+        result = _with_progress(lambda cb: run(options, cb), f"checking {args.project}")
+    except InfrastructureError as exc:
+        err.print(f"[red]iolab: the checks could not run[/]\n{exc}", highlight=False)
+        return EXIT_USAGE
+    if not result.results:
+        err.print("[yellow]no tests matched[/] (is the milestone number right?)")
+        return EXIT_USAGE
+    terminal.show(result, out, first_failures=3)
+    return EXIT_OK if result.all_passed else EXIT_FAIL
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .reports import FORMATS, classroom, parse_formats, terminal, write
+    from .runner import InfrastructureError, RunOptions, run
+
+    formats = parse_formats(args.format) if args.format != "all" else list(FORMATS)
+    projects = args.projects or [p.name for p in course.available_projects()]
+    for name in projects:
+        course.project(name)
+    outdir = Path(args.out) if args.out else None
+    options = RunOptions(projects, impl=args.impl, scale=args.scale, extra_tests=args.extra_tests, out=outdir)
+    try:
+        result = _with_progress(lambda cb: run(options, cb), "grading " + ", ".join(projects))
+    except InfrastructureError as exc:
+        err.print(f"[red]iolab: grading could not run[/]\n{exc}", highlight=False)
+        return EXIT_USAGE
+    if "terminal" in formats:
+        terminal.show(result, out, show_hidden=args.show_hidden)
+    files = write(result, formats, outdir or result.out, show_hidden=args.show_hidden)
+    for path in files:
+        err.print(f"wrote {path}", highlight=False)
+    if "classroom" in formats:
+        print(f"::notice title=Autograding complete::{classroom.points_line(result)}")
+        print(classroom.points_line(result))
+    return EXIT_OK if result.all_passed else EXIT_FAIL
+
+
+def _with_progress(job, label: str):  # type: ignore[no-untyped-def]
+    """Run ``job(on_event)`` with a live bar on stderr (tests done / collected, the one running)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[current]}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task(label, total=None, current="")
+
+    def on_event(event: dict) -> None:
+        kind = event.get("event")
+        if kind == "collected":
+            progress.update(task, total=(progress.tasks[0].total or 0) + event["count"])
+        elif kind == "start":
+            progress.update(task, current=event["nodeid"].split("::")[-1][:50])
+        elif kind == "result":
+            progress.advance(task)
+
+    with progress:
+        return job(on_event)
+
+
+# ---- progress -----------------------------------------------------------------------------------
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from .progress import course_progress, render
+
+    rows = _with_progress(lambda cb: course_progress(args.impl, cb), "checking every project (quick)")
+    out.print(render(rows))
+    return EXIT_OK
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+def cmd_data_make(args: argparse.Namespace) -> int:
+    from .data import ensure, parse_size
+
+    lines = parse_size(args.size, args.kind)
+    found = ensure(args.kind, lines, args.seed, gzip=args.gzip, progress=True if err.is_terminal else None)
+    truth = found.truth
+    out.print(f"{found.path}  ({truth.bytes / 1e6:,.1f} MB, {truth.lines:,} lines, seed {args.seed})", highlight=False)
+    out.print(f"{found.truth_path}  (ground truth)", highlight=False)
+    return EXIT_OK
+
+
+def cmd_data_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .data import KINDS
+    from .data.cache import data_dir
+
+    kinds = Table(title="dataset kinds", title_justify="left")
+    kinds.add_column("kind")
+    kinds.add_column("what it holds")
+    for name, (description, _, _) in KINDS.items():
+        kinds.add_row(name, description)
+    out.print(kinds)
+    folder = data_dir()
+    files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) if folder.exists() else []
+    cached = Table(title=f"cached in {folder}", title_justify="left")
+    cached.add_column("file")
+    cached.add_column("size", justify="right")
+    for path in files:
+        cached.add_row(path.name, f"{path.stat().st_size / 1e6:,.1f} MB")
+    out.print(cached if files else f"nothing cached yet in {folder}")
+    return EXIT_OK
+
+
+# ---- demo / doctor / dev ------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    course.project(args.project)
+    paths = run_demo(args.project, args.scale or "standard", Path(args.out) if args.out else course.REPORTS, err)
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import diagnose, render
+
+    findings = diagnose()
+    render(findings, out)
+    return EXIT_OK if all(f.ok or f.optional for f in findings) else EXIT_FAIL
+
+
+def cmd_dev_stubs(args: argparse.Namespace) -> int:
+    from . import stubs
+
+    if not course.SOLUTIONS.exists():
+        err.print("[red]iolab dev stubs:[/] there is no solutions/ folder here (a student copy has none)")
+        return EXIT_USAGE
+    try:
+        planned = stubs.plan(course.SOLUTIONS, course.LABS)
+    except stubs.StubError as exc:
+        err.print(f"[red]iolab dev stubs:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    if args.check:
+        problems = stubs.drift(planned, course.LABS)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print("labs/ is out of sync with solutions/: run `iolab dev stubs`", file=sys.stderr)
+            return EXIT_FAIL
+        print(f"labs/ is in sync with solutions/ ({len(planned.files)} files)")
+        return EXIT_OK
+    try:
+        removed = stubs.write(planned, course.LABS, force=args.force)
+    except stubs.StubError as exc:
+        err.print(f"[red]iolab dev stubs:[/] {exc}", highlight=False)
+        return EXIT_FAIL
+    for rel in planned.changed:
+        print(f"wrote labs/{rel}")
+    for rel in removed:
+        print(f"removed labs/{rel}")
+    if not planned.changed and not removed:
+        print("labs/ already up to date")
+    return EXIT_OK
+
+
+# ---- argument parsing ---------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iolab", description="iolab: build reliable I/O systems, graded by stress tests."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def impl_and_scale(p: argparse.ArgumentParser, default_scale: str | None) -> None:
+        p.add_argument("--impl", help="code to test: labs (default), solutions, a directory, or a package name")
+        p.add_argument("--scale", choices=("quick", "standard", "full"), default=default_scale, help="input sizes")
+
+    p = sub.add_parser("check", help="feedback on your labs: first failures with hints (exit 0 when all pass)")
+    p.add_argument("project")
+    p.add_argument("--milestone", type=int, help="only this milestone's tests")
+    p.add_argument("-k", help="only tests whose name matches this pytest -k expression")
+    impl_and_scale(p, "quick")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("grade", help="score projects and write reports")
+    p.add_argument("projects", nargs="*", help="projects to grade (default: all that have suites)")
+    impl_and_scale(p, None)
+    p.add_argument("--out", help="directory for the reports (default: a temporary directory)")
+    p.add_argument(
+        "--format",
+        default="terminal,json",
+        help="comma list of terminal,json,junit,gradescope,classroom,markdown,plots (or 'all')",
+    )
+    p.add_argument("--extra-tests", action="append", default=[], metavar="DIR", help="hidden tests (DIR/<project>/)")
+    p.add_argument("--show-hidden", action="store_true", help="show hidden tests' messages in student reports")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("progress", help="every project and milestone: passed / failing / not started")
+    p.add_argument("--impl", help="code to check (default labs)")
+    p.set_defaults(func=cmd_progress)
+
+    data = sub.add_parser("data", help="generated datasets with exact ground truth").add_subparsers(
+        dest="data_command", required=True, metavar="ACTION"
+    )
+    p = data.add_parser("make", help="generate (or find in the cache) a dataset")
+    p.add_argument("kind", help="see `iolab data list`")
+    p.add_argument("--size", default="100k", help="lines (250k, 1M) or bytes (200MB, 1GB)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--gzip", action="store_true", help="write it gzip-compressed")
+    p.set_defaults(func=cmd_data_make)
+    p = data.add_parser("list", help="dataset kinds and what is cached")
+    p.set_defaults(func=cmd_data_list)
+
+    p = sub.add_parser("demo", help="the reference next to a naive implementation, with plots")
+    p.add_argument("project")
+    p.add_argument("--scale", choices=("quick", "standard", "full"), help="input size (default standard)")
+    p.add_argument("--out", help="where to save the plots (default reports/)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("doctor", help="check Python, packages, optional tools and disk space")
+    p.set_defaults(func=cmd_doctor)
+
+    dev = sub.add_parser("dev", help="course maintenance").add_subparsers(
+        dest="dev_command", required=True, metavar="ACTION"
+    )
+    p = dev.add_parser("stubs", help="generate labs/ from solutions/")
+    p.add_argument("--check", action="store_true", help="exit 1 if labs/ differs from what would be generated")
+    p.add_argument("--force", action="store_true", help="overwrite lab files that were edited")
+    p.set_defaults(func=cmd_dev_stubs)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Your implementations: one package per project, generated from the course's reference."""

@@ -1,0 +1,1 @@
+"""Reference implementations of every iolab project (the single source of truth for labs/)."""
