@@ -15,7 +15,7 @@ from pathlib import Path
 
 from grader.course import SOLUTIONS
 
-PROJECTS_WITH_VARIANTS = ("loglens",)
+HERE = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class Variant:
 
 
 def all_variants() -> list[tuple[str, Variant]]:
+    """(project, variant) for every ``tests/variants/<project>.py``."""
     found = []
-    for project in PROJECTS_WITH_VARIANTS:
+    for project in sorted(p.stem for p in HERE.glob("*.py") if p.stem != "__init__"):
         module = importlib.import_module(f"tests.variants.{project}")
         found += [(project, v) for v in module.VARIANTS]
     return found
