@@ -97,7 +97,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    _write(item.config, {"event": "start", "nodeid": item.nodeid, "time": time.time()})
+    _write(
+        item.config,
+        {
+            "event": "start",
+            "nodeid": item.nodeid,
+            "project": project_of(item),
+            "name": _display_name(item),
+            "hidden": _is_hidden(item),
+            "time": time.time(),
+        },
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -199,25 +199,26 @@ class _Session:
             stderr = err.read().decode("utf-8", "replace")
         if running is None:
             return code, None, stderr
-        nodeid, since = running
+        started, since = running  # the plugin's "start" event names the test, its project and visibility
         how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
         if code == -signal.SIGKILL:
             how += " (out of memory, or stuck past every timeout)"
         crashed = Result(
-            nodeid=nodeid,
-            project=_project_from_nodeid(nodeid),
-            name=nodeid.split("::")[-1],
+            nodeid=started["nodeid"],
+            project=started["project"],
+            name=started["name"],
             outcome=ERROR,
             message=f"the test process died while running this test ({how}) after {time.monotonic() - since:.0f}s",
+            hidden=started["hidden"],
         )
         if self.on_event:
             self.on_event({"event": "result", **crashed.to_json()})
         return code, crashed, stderr
 
-    def _follow(self, proc: subprocess.Popen[bytes]) -> tuple[int, tuple[str, float] | None]:
+    def _follow(self, proc: subprocess.Popen[bytes]) -> tuple[int, tuple[dict, float] | None]:
         """Read events while pytest runs; kill it if nothing happens for longer than any test may take."""
         offset = self.results_file.stat().st_size if self.results_file.exists() else 0
-        running: tuple[str, float] | None = None
+        running: tuple[dict, float] | None = None
         last_progress = time.monotonic()
         while True:
             code = proc.poll()
@@ -225,7 +226,7 @@ class _Session:
             for event in events:
                 last_progress = time.monotonic()
                 if event["event"] == "start":
-                    running = (event["nodeid"], time.monotonic())
+                    running = (event, time.monotonic())
                 elif event["event"] == "result":
                     self.record(Result.from_json(event))
                     running = None
@@ -249,11 +250,6 @@ def _read_events(path: Path, offset: int) -> tuple[int, list[dict]]:
     end = data.rfind(b"\n") + 1  # a line still being written is read next time
     events = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
     return offset + end, events
-
-
-def _project_from_nodeid(nodeid: str) -> str:
-    parts = nodeid.split("::", maxsplit=1)[0].split("/")
-    return parts[0] if len(parts) > 1 else "unknown"
 
 
 def summary_counts(results: Sequence[Result]) -> dict[str, int]:

@@ -45,6 +45,7 @@ def demo(scale: str, out: Path, console: Console) -> list[Path]:
     ]
     for label, m in runs.items():
         console.print(
-            f"  {label:>9}: {m.wall:6.1f} s, {lines / m.wall:>10,.0f} lines/s, peak {m.peak_mb:7.1f} MB (exit {m.returncode})"
+            f"  {label:>9}: {m.wall:6.1f} s, {lines / m.wall:>10,.0f} lines/s, "
+            f"peak {m.peak_mb:7.1f} MB (exit {m.returncode})"
         )
     return paths

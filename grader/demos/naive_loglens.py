@@ -11,7 +11,7 @@ import math
 import re
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 LINE = re.compile(
     rb'\S+ \S+ \S+ \[([^\]]+)\] "([A-Z]+) ([^ "?]+)[^ "]* HTTP/[\d.]+" (\d{3}) (\d+|-) "[^"]*" "[^"]*"(?: ([\d.]+))?'
@@ -36,7 +36,7 @@ def main(path: str) -> int:
             continue
         stamp, method, path_, code, _, latency = m.groups()
         try:
-            when = datetime.strptime(stamp.decode(), "%d/%b/%Y:%H:%M:%S %z").astimezone(timezone.utc)
+            when = datetime.strptime(stamp.decode(), "%d/%b/%Y:%H:%M:%S %z").astimezone(UTC)
         except ValueError:
             errors += 1
             continue
