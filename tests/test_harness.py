@@ -53,6 +53,19 @@ def test_rss_counts_the_whole_process_tree():
     assert found.peak_rss >= 150 * MB, f"the child's 150 MB were not counted (peak {found.peak_mb:.0f} MB)"
 
 
+def test_pss_splits_pages_shared_with_a_forked_worker():
+    code = (
+        "import os, time\n"
+        "b = bytearray(100 << 20); b[::4096] = b'q' * len(b[::4096])\n"
+        "pid = os.fork()\n"
+        "time.sleep(0.6)\n"
+        "os._exit(0) if pid == 0 else os.waitpid(pid, 0)\n"
+    )
+    found = measure([PY, "-c", code], pss=True)
+    assert found.peak_rss >= 200 * MB, "RSS counts the shared 100 MB once per process"
+    assert 100 * MB <= found.peak_pss < 160 * MB, f"PSS counts it once in total, got {found.peak_pss / MB:.0f} MB"
+
+
 def test_memory_flat_check():
     assert check_flat(100, 30 * MB, 400, 32 * MB).flat
     grown = check_flat(100, 30 * MB, 400, 60 * MB)

@@ -22,6 +22,11 @@ from .accesslog import LogSpec, Truth, generate
 KINDS: dict[str, tuple[str, LogSpec, int]] = {
     "access": ("nginx combined + request time; realistic route mix, 0.1% malformed, mixed offsets", LogSpec(0), 172),
     "access-plain": ("nginx combined without request time", LogSpec(0, latency=False), 166),
+    "access-clean": (
+        "the realistic mix without broken lines (for agreement checks against other tools)",
+        LogSpec(0, malformed=0.0),
+        172,
+    ),
     "access-hc": (
         "high cardinality: half the requests go to never-repeated /users/<id>",
         LogSpec(0, unique_paths=0.5),

@@ -23,8 +23,12 @@ from .proc import MEMORY_CAP, kill_tree, limits, shown
 MB = 1 << 20
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants (0 once it is gone)."""
+def tree_rss(proc: psutil.Process, pss: bool = False) -> int:
+    """Resident bytes of a process and all its descendants (0 once it is gone).
+
+    RSS counts a page shared by several processes (a forked worker and its parent) once per
+    process: an upper bound. ``pss=True`` splits each shared page among its sharers (slower to read).
+    """
     total = 0
     try:
         members = [proc, *proc.children(recursive=True)]
@@ -32,7 +36,7 @@ def tree_rss(proc: psutil.Process) -> int:
         return 0
     for member in members:
         try:
-            total += member.memory_info().rss
+            total += member.memory_full_info().pss if pss else member.memory_info().rss
         except psutil.Error:
             pass
     return total
@@ -41,9 +45,11 @@ def tree_rss(proc: psutil.Process) -> int:
 class RssSampler:
     """Samples the tree's RSS every ``interval`` seconds on a background thread."""
 
-    def __init__(self, pid: int, interval: float = 0.02) -> None:
+    def __init__(self, pid: int, interval: float = 0.02, pss: bool = False) -> None:
         self.proc = psutil.Process(pid)
         self.interval = interval
+        self.pss = pss
+        self.peak_pss = 0
         self.timeline: list[tuple[float, int]] = []
         self.high_water = 0  # the started process's own peak RSS (VmHWM), bytes
         self._stop = threading.Event()
@@ -70,10 +76,16 @@ class RssSampler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.high_water = max(self.high_water, high_water_mark(self.proc.pid))
+            if self.pss:
+                self.peak_pss = max(self.peak_pss, tree_pss_now(self.proc))
             rss = tree_rss(self.proc)
             if rss:
                 self.timeline.append((time.monotonic() - self._start, rss))
             self._stop.wait(self.interval)
+
+
+def tree_pss_now(proc: psutil.Process) -> int:
+    return tree_rss(proc, pss=True)
 
 
 def high_water_mark(pid: int) -> int:
@@ -97,6 +109,7 @@ class Measurement:
     timeline: list[tuple[float, int]] = field(default_factory=list)
     stdout: bytes = b""
     stderr: bytes = b""
+    peak_pss: int = 0  # bytes, sampled tree PSS (only when measured with pss=True)
 
     @property
     def peak_mb(self) -> float:
@@ -116,6 +129,7 @@ def measure(
     interval: float = 0.02,
     memory: int | None = MEMORY_CAP,
     keep_stdout: bool = True,
+    pss: bool = False,
 ) -> Measurement:
     """Run ``argv`` to completion while sampling its tree's memory; stdin may be a file path."""
     import tempfile
@@ -140,7 +154,7 @@ def measure(
 
             timer = threading.Timer(timeout, expire)
             timer.start()
-            with RssSampler(proc.pid, interval) as sampler:
+            with RssSampler(proc.pid, interval, pss=pss) as sampler:
                 _, status = os.waitpid(proc.pid, 0)
             timer.cancel()
             wall = time.monotonic() - started
@@ -152,4 +166,6 @@ def measure(
             raise AssertionError(f"`{shown(argv)}` did not finish within {timeout:.0f}s")
         out.seek(0)
         err.seek(0)
-        return Measurement(list(argv), proc.returncode, wall, sampler.peak, sampler.timeline, out.read(), err.read())
+        return Measurement(
+            list(argv), proc.returncode, wall, sampler.peak, sampler.timeline, out.read(), err.read(), sampler.peak_pss
+        )

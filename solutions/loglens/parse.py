@@ -54,13 +54,16 @@ def parse_line(line: bytes) -> Record | None:
     code = int(status)
     if code < 100 or code > 599:
         return None
-    return Record(
-        minute,
-        method.decode("ascii"),
-        path.decode("utf-8", "replace"),
-        code,
-        0 if size == b"-" else int(size),
-        None if latency is None else float(latency) * 1000.0,
+    return _record(
+        Record,
+        (
+            minute,
+            method.decode("ascii"),
+            path.decode("utf-8", "replace"),
+            code,
+            0 if size == b"-" else int(size),
+            None if latency is None else float(latency) * 1000.0,
+        ),
     )
 
 
@@ -75,6 +78,8 @@ _MONTHS = {
         (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
     )
 }
+# Record(...) runs a Python-level __new__; building the tuple directly skips that frame per line.
+_record = tuple.__new__
 # Few distinct (local minute, offset) pairs occur in a log: convert each one once.
 _minutes: dict[tuple[bytes, bytes], datetime] = {}
 

@@ -62,7 +62,7 @@ class LatencySketch:
         if value == math.inf:
             raise ValueError("latency must be finite")
         index = math.ceil(math.log(value) / self._log_gamma)
-        if len(self._cache) < 65536:
+        if len(self._cache) < 8192:
             self._cache[value] = index
         return index
         # END SOLUTION
