@@ -103,9 +103,8 @@ def main() -> int:
                 ratio = rows["goaccess"].wall / rows["loglens"].wall
                 ratio_one = rows["goaccess"].wall / rows["loglens --jobs 1"].wall
                 ratios.append(ratio)
-                print(
-                    f"{'':>12} agreement with GoAccess (status classes, top {TOP} routes): {'exact' if same else 'DIFFERS'}"
-                )
+                verdict = "exact" if same else "DIFFERS"
+                print(f"{'':>12} agreement with GoAccess (status classes, top {TOP} routes): {verdict}")
                 if not same:
                     print(f"{'':>12}   status ours {ours['status']} goaccess {status}")
                     print(f"{'':>12}   top ours {ours_top[:3]} goaccess {top[:3]}")
