@@ -62,11 +62,13 @@ def stub_source(source: str, project: str, filename: str = "<solution>") -> str:
         if j == len(lines):
             raise StubError(f"{filename}:{i + 1}: '# BEGIN SOLUTION' is never closed")
         qualname = _innermost(scopes, i + 1)
+        i = j + 1
         if qualname is not None:
             task = begin.group("task") or "write this part"
             message = f"TODO({project}.{qualname}): {task}"
             out.append(f"{begin.group('indent')}raise NotImplementedError({message!r})\n")
-        i = j + 1
+        elif out and not out[-1].strip() and i < len(lines) and not lines[i].strip():
+            i += 1  # the dropped region sat between two blank lines: keep only one
     return "".join(out)
 
 

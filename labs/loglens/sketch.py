@@ -19,7 +19,6 @@ class LatencySketch:
     - ``count``, ``max`` (exact; None when empty), ``min`` (exact; None when empty).
     """
 
-
     def __init__(self, relative_accuracy: float = 0.01) -> None:
         if not 0.0 < relative_accuracy < 1.0:
             raise ValueError("relative_accuracy must be between 0 and 1")
