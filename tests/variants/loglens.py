@@ -30,7 +30,7 @@ VARIANTS = [
                 "        # BEGIN SOLUTION: put the value in its bucket and update count/min/max\n"
                 "        self.__dict__.setdefault('_all', []).append(value)\n",
             ),
-            ("sketch.py", '    __slots__ = ("relative_accuracy",', '    __slots__ = ("__dict__", "relative_accuracy",'),
+            ("sketch.py", "    __slots__ = (", '    __slots__ = ("__dict__", '),
         ],
         test="test_sketch.py::test_memory_does_not_grow_with_count",
         message="storing values instead of bucket counts",
@@ -38,7 +38,7 @@ VARIANTS = [
     Variant(
         name="unbounded_routes",
         mistake="counts routes in a table with room for every distinct path",
-        patches=[("summary.py", "self.routes = TopK(capacity or max(200, 20 * top))", "self.routes = TopK(10**9)")],
+        patches=[("summary.py", "= TopK(capacity or max(200, 20 * top))", "= TopK(10**9)")],
         test="test_stress.py::test_high_cardinality_stays_in_budget",
         message="grows with the input",
     ),
@@ -129,8 +129,8 @@ VARIANTS = [
         patches=[
             (
                 "parse.py",
-                '    utc = (when - shift if offset[:1] == b"+" else when + shift).replace(tzinfo=timezone.utc)',
-                "    utc = when.replace(tzinfo=timezone.utc)",
+                '    utc = (when - shift if offset[:1] == b"+" else when + shift).replace(tzinfo=UTC)',
+                "    utc = when.replace(tzinfo=UTC)",
             )
         ],
         test="test_parse.py::test_minute_is_utc_whatever_the_offset",
