@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 
@@ -85,3 +86,14 @@ def test_interrupted_generation_leaves_nothing_behind(data_dir):
 def test_unknown_kind(data_dir):
     with pytest.raises(LookupError, match="unknown dataset kind"):
         ensure("nonsense", 10)
+
+
+def test_checked_in_samples_match_the_generator():
+    from grader.course import DATASETS
+    from grader.data.samples import SAMPLES, render
+
+    for name, spec in SAMPLES.items():
+        data, truth = render(spec)
+        assert (DATASETS / "samples" / name).read_bytes() == data, f"{name} drifted: run python -m grader.data.samples"
+        stored = json.loads((DATASETS / "samples" / name.replace(".log", ".truth.json")).read_text())
+        assert stored == json.loads(json.dumps(truth)), f"the truth of {name} drifted"
