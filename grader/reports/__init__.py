@@ -24,7 +24,7 @@ def write(run: Run, formats: Sequence[str], out: Path, show_hidden: bool = False
     ``terminal`` is printed by the CLI, not written here. Hidden tests' messages are withheld
     from the student-facing formats unless ``show_hidden``.
     """
-    from . import classroom, gradescope, junit, jsonreport, markdown, plots
+    from . import classroom, gradescope, jsonreport, junit, markdown, plots
 
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

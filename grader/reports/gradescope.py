@@ -34,7 +34,7 @@ def document(run: Run, show_hidden: bool = False, hidden_visibility: str = HIDDE
     return {
         "score": run.score,
         "max_score": run.max_score,
-        "execution_time": int(round(run.elapsed)),
+        "execution_time": round(run.elapsed),
         "output": f"iolab grade ({run.scale.name} scale): {summary}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
