@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Jupyter refuses to run as root unless told (containers, JupyterHub images, CI machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)  ## start JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/00-start-here.ipynb --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) notebooks/00-start-here.ipynb
 
 test: $(STAMP) lint  ## the course's whole test suite
 	$(BIN)/iolab dev stubs --check
