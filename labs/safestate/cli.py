@@ -35,6 +35,7 @@ from .store import (
     STATE_FILE,
     CorruptState,
     CryptoUnavailable,
+    FutureSchema,
     PassphraseError,
     Store,
 )
@@ -79,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(EXIT_NOINPUT, str(exc))
     except LockTimeout as exc:
         return _fail(EXIT_TEMPFAIL, f"{exc} (try again, or raise --lock-timeout)")
+    except FutureSchema as exc:
+        return _fail(EXIT_DATAERR, f"{exc}; the file was left untouched")
     except CorruptState as exc:
         return _fail(
             EXIT_DATAERR, f"{exc}; the file was left untouched (`safestate doctor --fix` moves a corrupt file aside)"
