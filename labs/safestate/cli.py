@@ -255,6 +255,8 @@ def _os_error(exc: OSError) -> int:
         return _fail(EXIT_IOERR, f"cannot save: {reason}{where} (disk full?); the previous version was kept")
     if exc.errno in DENIED:
         return _fail(EXIT_NOPERM, f"permission denied{where}: check the owner and mode of the store's directory")
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and exc.filename:
+        return _fail(EXIT_CANTCREAT, f"cannot create the store: {exc.filename} is in the way (it is not a directory)")
     if exc.errno in CANNOT_CREATE:
         return _fail(EXIT_CANTCREAT, f"cannot create{where}: {reason}")
     return _fail(EXIT_IOERR, f"I/O error{where}: {reason}")

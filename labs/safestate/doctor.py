@@ -19,6 +19,7 @@ A corrupt file is never overwritten or deleted: moved aside, it stays for a huma
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import time
@@ -32,6 +33,7 @@ from .store import (
     DIR_MODE,
     FILE_MODE,
     LOCK_FILE,
+    SCHEMA,
     SECRETS_FILE,
     STATE_FILE,
     CorruptState,

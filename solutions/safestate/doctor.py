@@ -19,6 +19,7 @@ A corrupt file is never overwritten or deleted: moved aside, it stays for a huma
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import time
@@ -32,6 +33,7 @@ from .store import (
     DIR_MODE,
     FILE_MODE,
     LOCK_FILE,
+    SCHEMA,
     SECRETS_FILE,
     STATE_FILE,
     CorruptState,
@@ -191,9 +193,9 @@ def _secrets_finding(store: Store) -> Finding:
             "secrets", ERROR, f"corrupt: {exc.reason} (--fix moves it aside)", True, [str(store.secrets_path)]
         )
     version = doc.get("schema")
-    if isinstance(version, int) and not isinstance(version, bool) and version > 2:
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA:
         return Finding("secrets", ERROR, f"schema version {version} is newer than this program", False)
-    if version != 2 or not ("sealed" in doc or isinstance(doc.get("secrets"), dict)):
+    if version != SCHEMA or not ("sealed" in doc or isinstance(doc.get("secrets"), dict)):
         return Finding("secrets", ERROR, "corrupt: not a secrets document (--fix moves it aside)", True)
     if "sealed" in doc:
         return Finding("secrets", OK, "encrypted (scrypt + AES-GCM)")
@@ -203,8 +205,6 @@ def _secrets_finding(store: Store) -> Finding:
 
 
 def _lock_finding(store: Store) -> Finding:
-    import fcntl
-
     try:
         fd = os.open(store.lock_path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:

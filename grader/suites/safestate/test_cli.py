@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from grader.harness.kill import wait_for
 from grader.harness.proc import kill_tree, raise_if_stub
 
 from .conftest import APP, no_traceback, one_line
@@ -167,6 +168,21 @@ def test_doctor_reports_and_fixes(store_cli):
     assert mode == 0o600, f"state.json has mode {mode:04o} after the fix and a write"
 
 
+def has_open(pid: int, path) -> bool:
+    """True if process ``pid`` has ``path`` open (Linux: /proc/PID/fd)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 @M2
 @pytest.mark.hint(4)
 def test_ctrl_c_while_waiting_for_the_lock(store_cli, worker):
@@ -176,8 +192,13 @@ def test_ctrl_c_while_waiting_for_the_lock(store_cli, worker):
     holder = hold_lock(worker, store_cli.home, 30)
     try:
         waiting = store_cli.popen("set", "theme=light", "--lock-timeout", "20")
-        time.sleep(0.5)  # it is now retrying the lock
-        assert waiting.poll() is None, "`set` should still be waiting for the lock held by another process"
+        # Ctrl-C only once it is waiting for the lock (it has the lock file open), not while Python starts
+        opened = wait_for(lambda: has_open(waiting.pid, store_cli.dir / ".lock") or waiting.poll() is not None, 20)
+        assert opened and waiting.poll() is None, (
+            "`set` should be waiting for the lock held by another process (with the store's .lock file open); "
+            f"it {'exited with ' + str(waiting.returncode) if waiting.poll() is not None else 'never opened it'}"
+        )
+        time.sleep(0.2)
         os.kill(waiting.pid, signal.SIGINT)
         try:
             _, err = waiting.communicate(timeout=10)
