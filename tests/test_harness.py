@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from grader.harness.diskfull import FULL_ERRNOS, fsize_limit
 from grader.harness.kill import KillDriver
 from grader.harness.latency import LatencyRecorder
 from grader.harness.memflat import check_flat
+from grader.harness.proc import limits
 from grader.harness.rss import measure
 from grader.harness.slow import SlowReader, trickle
 from grader.harness.throughput import compare
@@ -179,3 +181,19 @@ def test_cli_runner_reports_not_started(tmp_path):
         raise_if_stub(70, "loglens: not written yet: TODO(loglens.parse_line): match the line\n")
     assert found.value.where == "loglens.parse_line"
     raise_if_stub(0, "TODO(x.y) mentioned in passing by a successful run")  # exit 0: not a stub
+
+
+def test_unprivileged_child_meets_file_permissions(tmp_path):
+    """Permission tests need file modes to apply to the child, even when the grader runs as root."""
+    locked = tmp_path / "read-only"
+    locked.mkdir()
+    locked.chmod(0o500)
+    code = f"import sys\ntry:\n    open({str(locked / 'x')!r}, 'w')\nexcept PermissionError:\n    sys.exit(13)\n"
+    try:
+        denied = subprocess.run([PY, "-c", code], preexec_fn=limits(unprivileged=True), check=False)
+        allowed = subprocess.run([PY, "-c", code], preexec_fn=limits(), check=False)
+    finally:
+        locked.chmod(0o700)
+    assert denied.returncode == 13, "an unprivileged child must get EACCES in a read-only directory"
+    if os.geteuid() == 0:
+        assert allowed.returncode == 0, "root without the drop ignores the mode (which is why the drop exists)"

@@ -16,6 +16,9 @@ from ..impl import Root
 from ..outcomes import NotStarted
 
 MEMORY_CAP = 4 << 30  # address-space cap for code under test, so a runaway never takes the machine
+# The capabilities that let root ignore file modes and ownership (linux/capability.h, prctl.h).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+PR_CAPBSET_DROP = 24
 
 
 @dataclass
@@ -57,8 +60,10 @@ def shown(argv: Sequence[str]) -> str:
     return " ".join(a if a and " " not in a else repr(a) for a in args)
 
 
-def limits(memory: int | None = MEMORY_CAP, fsize: int | None = None) -> Callable[[], None]:
-    """A preexec function: own session (so the whole tree can be signalled), resource caps."""
+def limits(memory: int | None = MEMORY_CAP, fsize: int | None = None, unprivileged: bool = False) -> Callable[[], None]:
+    """A preexec function: own session (so the whole tree can be signalled), resource caps, and
+    with ``unprivileged`` no power to ignore file permissions (see ``drop_file_privileges``)."""
+    drop = drop_file_privileges() if unprivileged else None
 
     def apply() -> None:
         os.setsid()
@@ -67,8 +72,34 @@ def limits(memory: int | None = MEMORY_CAP, fsize: int | None = None) -> Callabl
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG, not die
+        if drop is not None:
+            drop()
 
     return apply
+
+
+def drop_file_privileges() -> Callable[[], None] | None:
+    """A function for a child (before exec) that makes file modes apply to it even as root.
+
+    Root ignores permissions through three capabilities (DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER);
+    a "permission denied" test run as root proves nothing unless the child loses them. The child
+    keeps uid 0 (so it can still run an interpreter installed under /root, which a switch to
+    "nobody" could not) and drops the three from its bounding set, which execve cannot restore.
+    For any other user this returns None: such a process never had these powers.
+    """
+    if os.geteuid() != 0:
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def drop() -> None:
+        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, f"prctl(PR_CAPBSET_DROP, {cap}): {os.strerror(code)}")
+
+    return drop
 
 
 def kill_tree(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
@@ -105,7 +136,9 @@ class Cli:
         cwd: str | None = None,
         memory: int | None = MEMORY_CAP,
         fsize: int | None = None,
+        unprivileged: bool = False,
     ) -> subprocess.Popen[bytes]:
+        """Start the CLI. ``unprivileged``: file permissions apply even when the grader is root."""
         return subprocess.Popen(
             self.argv(*args),
             stdin=stdin,
@@ -113,7 +146,7 @@ class Cli:
             stderr=stderr,
             env=self.env(env),
             cwd=cwd,
-            preexec_fn=limits(memory, fsize),  # noqa: PLW1509 (no threads started by the grader here)
+            preexec_fn=limits(memory, fsize, unprivileged),  # noqa: PLW1509 (no threads started by the grader here)
         )
 
     def run(
@@ -126,6 +159,7 @@ class Cli:
         cwd: str | None = None,
         memory: int | None = MEMORY_CAP,
         fsize: int | None = None,
+        unprivileged: bool = False,
     ) -> Completed:
         """Run to completion. A stub reached inside raises NotStarted; a hang fails the test."""
         proc = self.popen(
@@ -135,6 +169,7 @@ class Cli:
             cwd=cwd,
             memory=memory,
             fsize=fsize,
+            unprivileged=unprivileged,
         )
         try:
             out, err = proc.communicate(input, timeout=timeout)
