@@ -32,6 +32,7 @@ class CheckResult:
     """What ``check`` returns: truthy when every selected test passed."""
 
     run: Run
+    shown: bool = False  # check() already displayed the report
 
     @property
     def results(self) -> list[Result]:
@@ -52,6 +53,16 @@ class CheckResult:
     def _repr_html_(self) -> str:
         return _static_html(self.run)
 
+    def _ipython_display_(self) -> None:
+        # A cell ending in check(...) would show the report a second time; show it once.
+        if self.shown:
+            self.shown = False  # an explicit display(result) later still works
+            return
+        _show(self)
+
+    def __repr__(self) -> str:
+        return f"<check {', '.join(self.run.projects)}: {self.summary()}>"
+
 
 def check(
     project: str,
@@ -71,6 +82,7 @@ def check(
     result = CheckResult(done)
     if display:
         _show(result)
+        result.shown = True
     return result
 
 

@@ -198,7 +198,6 @@ class Store:
         fsync of its parent directory."""
         raise NotImplementedError('TODO(safestate.Store.init): make the missing directories (0700), then an empty state file if absent')
 
-
     # ---- plain values ------------------------------------------------------------------------
 
     def all(self) -> dict[str, Any]:
@@ -228,7 +227,6 @@ class Store:
         found: list[bool] = []
         self.update(lambda values: found.append(values.pop(_key(key), _MISSING) is not _MISSING))
         return found[0]
-
 
     # ---- secrets -----------------------------------------------------------------------------
 
