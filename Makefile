@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: $(STAMP)  ## start JupyterLab on the notebooks
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) notebooks/00-start-here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/00-start-here.ipynb
 
 test: $(STAMP) lint  ## the course's whole test suite
 	$(BIN)/iolab dev stubs --check

@@ -9,8 +9,21 @@ from typing import TextIO
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far, in MB.
+
+    On Linux this is VmHWM from /proc/self/status: ``ru_maxrss`` would also count the memory of
+    the process that started us (exec keeps the old high-water mark), so LogLens launched from a
+    100 MB notebook kernel would claim 100 MB. Elsewhere, ru_maxrss (kilobytes on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
 class Progress:
