@@ -38,7 +38,7 @@ async def bounded_gather(aws: Iterable[Awaitable[T]], limit: int, *, return_exce
     """
     if limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
-    raise NotImplementedError('TODO(runtime.bounded_gather): a semaphore of `limit` slots taken before each start and given back when each task ends; first error cancels all')
+    raise NotImplementedError('TODO(runtime.bounded_gather): a semaphore of `limit` slots: take one per start, give it back when a task ends')
 
 
 async def _cancel_and_wait(tasks: Iterable[asyncio.Future[Any]]) -> None:
@@ -79,7 +79,7 @@ async def run_with_cleanup(
     outcome (result, error, timeout, cancellation) is what the caller sees, unless cleanup itself
     raises, in which case its error is raised.
     """
-    raise NotImplementedError('TODO(runtime.run_with_cleanup): asyncio.timeout around work; in finally, shield a cleanup task and keep waiting for it through cancellations')
+    raise NotImplementedError('TODO(runtime.run_with_cleanup): asyncio.timeout around work; in finally, shield a cleanup task until it is done')
 
 
 async def pipeline(
@@ -100,4 +100,4 @@ async def pipeline(
     """
     if workers < 1 or maxsize < 1:
         raise ValueError("workers and maxsize must be >= 1")
-    raise NotImplementedError('TODO(runtime.pipeline): a bounded asyncio.Queue, one producer task, N worker tasks, a sentinel per worker; first error cancels all')
+    raise NotImplementedError('TODO(runtime.pipeline): a bounded queue, a reader task, N worker tasks; the first error cancels all')

@@ -194,10 +194,10 @@ class Task(Future[T]):
         return self._coro
 
     def cancel(self, msg: object = None) -> bool:
-        raise NotImplementedError('TODO(runtime.Task.cancel): cancel the future we wait on (its callback wakes us), else throw CancelledError at the next step')
+        raise NotImplementedError('TODO(runtime.Task.cancel): cancel the future we wait on, else throw CancelledError at the next step')
 
     def _step(self, exc: BaseException | None = None) -> None:
-        raise NotImplementedError('TODO(runtime.Task._step): send/throw into the coroutine; finish on StopIteration/CancelledError/error; wait on a yielded Future; reschedule on a bare yield')
+        raise NotImplementedError('TODO(runtime.Task._step): send/throw into the coroutine; finish, wait on a yielded Future, or reschedule')
 
     def __repr__(self) -> str:
         return f"<Task {self.name} {self._state.lower()}>"
@@ -268,7 +268,7 @@ class MiniLoop:
 
     def run_once(self) -> None:
         """One iteration: poll I/O (waiting at most until the next timer), collect due timers, run what is ready."""
-        raise NotImplementedError('TODO(runtime.MiniLoop.run_once): drop cancelled timers at the top; timeout 0/None/until next timer; select; due timers; run exactly len(ready)')
+        raise NotImplementedError('TODO(runtime.MiniLoop.run_once): select (timeout 0, None or until the next timer); queue due timers; run len(ready)')
 
     def run_forever(self) -> None:
         """Run iterations until ``stop()`` is called (the current iteration finishes first)."""

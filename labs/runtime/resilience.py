@@ -61,7 +61,7 @@ async def retry(
     """
     if attempts < 1:
         raise ValueError("attempts must be >= 1")
-    raise NotImplementedError('TODO(runtime.retry): loop over attempts under asyncio.timeout_at(end); full-jitter sleep between; stop before the deadline')
+    raise NotImplementedError('TODO(runtime.retry): attempts under asyncio.timeout_at(end); full-jitter sleeps; stop before the deadline')
 
 
 # -- token bucket -----------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> str:
-        """"closed", "open" or "half_open" (an open circuit whose timeout passed reads "half_open")."""
+        """One of "closed", "open" or "half_open" (open turns half_open once reset_timeout has passed)."""
         raise NotImplementedError('TODO(runtime.CircuitBreaker.state): open turns half-open once reset_timeout has passed')
 
     def allow(self) -> bool:
@@ -221,7 +221,7 @@ class Bulkhead:
         raise NotImplementedError('TODO(runtime.Bulkhead.waiting): the length of the line')
 
     async def acquire(self) -> None:
-        raise NotImplementedError('TODO(runtime.Bulkhead.acquire): take a free slot, or queue a future (bounded), or reject; on cancel leave the line or pass on a granted slot')
+        raise NotImplementedError('TODO(runtime.Bulkhead.acquire): take a free slot, or wait in the bounded line, or reject; handle cancellation')
 
     def release(self) -> None:
         raise NotImplementedError('TODO(runtime.Bulkhead.release): hand the slot to the first live waiter, else free it')

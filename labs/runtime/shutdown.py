@@ -95,7 +95,7 @@ class GracefulShutdown:
 
     def request_stop(self, signum: int | None = None) -> None:
         """First call: stop accepting and start the drain clock. Any later call: force."""
-        raise NotImplementedError('TODO(runtime.GracefulShutdown.request_stop): first time: record signal and time, run the stop callbacks, set the event; later: force and wake the drain')
+        raise NotImplementedError('TODO(runtime.GracefulShutdown.request_stop): first call: record, run stop callbacks, set the event; later calls: force')
 
     async def wait(self) -> int | None:
         """Until a stop is requested; the signal number that requested it (None when code did)."""

@@ -117,7 +117,7 @@ def trace_loop(loop: asyncio.AbstractEventLoop) -> Iterator[Trace]:
             ended = time.perf_counter()
             trace.spans.append(Span(tracer.iteration, started - tracer.origin, ended - tracer.origin, kind, label))
 
-    asyncio.events.Handle._run = run  # type: ignore[method-assign]
+    asyncio.events.Handle._run = run  # type: ignore[method-assign,assignment]
     try:
         yield trace
     finally:
@@ -128,7 +128,9 @@ def trace_loop(loop: asyncio.AbstractEventLoop) -> Iterator[Trace]:
 COLORS = {"select": "#bdbdbd", "task": "#1f77b4", "timer": "#ff7f0e", "io": "#2ca02c", "callback": "#9467bd"}
 
 
-def plot_timeline(trace: Trace, path: Path | None = None, title: str = "One asyncio loop, iteration by iteration") -> Any:
+def plot_timeline(
+    trace: Trace, path: Path | None = None, title: str = "One asyncio loop, iteration by iteration"
+) -> Any:
     """Gantt chart: one row per iteration; returns the matplotlib figure (saved to ``path`` if given)."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch

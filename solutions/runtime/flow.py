@@ -38,7 +38,7 @@ async def bounded_gather(aws: Iterable[Awaitable[T]], limit: int, *, return_exce
     """
     if limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
-    # BEGIN SOLUTION: a semaphore of `limit` slots taken before each start and given back when each task ends; first error cancels all
+    # BEGIN SOLUTION: a semaphore of `limit` slots: take one per start, give it back when a task ends
     slots = asyncio.Semaphore(limit)
     tasks: list[asyncio.Future[Any]] = []
     first_error: list[BaseException] = []
@@ -150,7 +150,7 @@ async def run_with_cleanup(
     outcome (result, error, timeout, cancellation) is what the caller sees, unless cleanup itself
     raises, in which case its error is raised.
     """
-    # BEGIN SOLUTION: asyncio.timeout around work; in finally, shield a cleanup task and keep waiting for it through cancellations
+    # BEGIN SOLUTION: asyncio.timeout around work; in finally, shield a cleanup task until it is done
     try:
         async with asyncio.timeout(timeout):
             return await work
@@ -191,7 +191,7 @@ async def pipeline(
     """
     if workers < 1 or maxsize < 1:
         raise ValueError("workers and maxsize must be >= 1")
-    # BEGIN SOLUTION: a bounded asyncio.Queue, one producer task, N worker tasks, a sentinel per worker; first error cancels all
+    # BEGIN SOLUTION: a bounded queue, a reader task, N worker tasks; the first error cancels all
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
     done_count = 0
     stop = object()

@@ -248,5 +248,6 @@ class _SlowCallbackHook(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == _SLOW_CALLBACK and isinstance(record.args, tuple) and len(record.args) == 2:
-            self.report(str(record.args[0]), float(record.args[1]))
+            what, took = record.args
+            self.report(str(what), float(took))  # type: ignore[arg-type]
         # END SOLUTION

@@ -244,7 +244,7 @@ class Task(Future[T]):
         return self._coro
 
     def cancel(self, msg: object = None) -> bool:
-        # BEGIN SOLUTION: cancel the future we wait on (its callback wakes us), else throw CancelledError at the next step
+        # BEGIN SOLUTION: cancel the future we wait on, else throw CancelledError at the next step
         if self.done():
             return False
         if self._waiter is not None and self._waiter.cancel():
@@ -254,7 +254,7 @@ class Task(Future[T]):
         # END SOLUTION
 
     def _step(self, exc: BaseException | None = None) -> None:
-        # BEGIN SOLUTION: send/throw into the coroutine; finish on StopIteration/CancelledError/error; wait on a yielded Future; reschedule on a bare yield
+        # BEGIN SOLUTION: send/throw into the coroutine; finish, wait on a yielded Future, or reschedule
         if self.done():
             return
         if self._must_cancel:
@@ -265,10 +265,7 @@ class Task(Future[T]):
         loop = self._loop
         loop._current_task = self
         try:
-            if exc is None:
-                yielded = self._coro.send(None)
-            else:
-                yielded = self._coro.throw(exc)
+            yielded = self._coro.send(None) if exc is None else self._coro.throw(exc)
         except StopIteration as stop:
             if self._must_cancel:  # cancelled while finishing its last step: asyncio reports it cancelled
                 self._must_cancel = False
@@ -440,7 +437,7 @@ class MiniLoop:
 
     def run_once(self) -> None:
         """One iteration: poll I/O (waiting at most until the next timer), collect due timers, run what is ready."""
-        # BEGIN SOLUTION: drop cancelled timers at the top; timeout 0/None/until next timer; select; due timers; run exactly len(ready)
+        # BEGIN SOLUTION: select (timeout 0, None or until the next timer); queue due timers; run len(ready)
         timers = self._timers
         while timers and timers[0]._cancelled:
             heapq.heappop(timers)

@@ -61,7 +61,7 @@ async def retry(
     """
     if attempts < 1:
         raise ValueError("attempts must be >= 1")
-    # BEGIN SOLUTION: loop over attempts under asyncio.timeout_at(end); full-jitter sleep between; stop before the deadline
+    # BEGIN SOLUTION: attempts under asyncio.timeout_at(end); full-jitter sleeps; stop before the deadline
     loop = asyncio.get_running_loop()
     rng = rng or random.Random()
     start = loop.time()
@@ -203,7 +203,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> str:
-        """"closed", "open" or "half_open" (an open circuit whose timeout passed reads "half_open")."""
+        """One of "closed", "open" or "half_open" (open turns half_open once reset_timeout has passed)."""
         # BEGIN SOLUTION: open turns half-open once reset_timeout has passed
         if self._state == OPEN and self._clock() - self._opened_at >= self.reset_timeout:
             self._state = HALF_OPEN
@@ -319,7 +319,7 @@ class Bulkhead:
         # END SOLUTION
 
     async def acquire(self) -> None:
-        # BEGIN SOLUTION: take a free slot, or queue a future (bounded), or reject; on cancel leave the line or pass on a granted slot
+        # BEGIN SOLUTION: take a free slot, or wait in the bounded line, or reject; handle cancellation
         if self._running < self.max_concurrent and not self._waiters:
             self._running += 1
             return

@@ -132,7 +132,7 @@ class GracefulShutdown:
 
     def request_stop(self, signum: int | None = None) -> None:
         """First call: stop accepting and start the drain clock. Any later call: force."""
-        # BEGIN SOLUTION: first time: record signal and time, run the stop callbacks, set the event; later: force and wake the drain
+        # BEGIN SOLUTION: first call: record, run stop callbacks, set the event; later calls: force
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
         if self._stopped.is_set():

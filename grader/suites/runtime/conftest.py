@@ -8,11 +8,18 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
 
 from grader.harness.fakeclock import FakeClock, virtual_loop
 from grader.harness.proc import Cli
 
 from .service import Service
+
+
+def examples(scale, quick: int, standard: int, full: int) -> settings:
+    """Hypothesis settings for this scale: derandomized, so a run can be replayed and a planted bug
+    is found (or not) the same way every time."""
+    return settings(max_examples=scale.pick(quick, standard, full), deadline=None, database=None, derandomize=True)
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,9 @@ class Service:
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"the service printed no {prefix!r} line within {timeout:.0f}s. " + self.output())
+            raise AssertionError(
+                f"the service printed no {prefix!r} line within {timeout:.0f}s. " + self.output()
+            ) from None
         assert line is not None and line.startswith(prefix), (
             f"expected a line starting with {prefix!r} on the service's stdout, got {line!r}. " + self.output()
         )

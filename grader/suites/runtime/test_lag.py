@@ -68,7 +68,7 @@ def test_percentiles_over_the_recent_window(runtime, vloop):
         monitor.start(loop)
         try:
             # 10 early blocks of 1 s (they fall out of the window), then 18 of 0.01..0.18 s
-            for i in range(10):
+            for _ in range(10):
                 await asyncio.sleep(0.15)
                 block_for(clock, 1.0)
             for i in range(1, 19):
@@ -102,7 +102,7 @@ def test_percentiles_over_the_recent_window(runtime, vloop):
 @pytest.mark.hint(4)
 def test_memory_stays_bounded_with_uptime(runtime, vloop):
     """memory kept by the monitor does not grow with the number of heartbeats"""
-    loop, clock = vloop
+    loop, _ = vloop
     monitor = runtime.LoopLagMonitor(interval=0.01, window=100, stall_threshold=1.0, watchdog=False)
 
     async def beats(n):
@@ -191,8 +191,11 @@ def test_catches_a_blocking_handler(runtime, evidence):
     evidence.value("p50_lag_ms", round((monitor.percentile(0.5) or 0) * 1000, 2))
     evidence.attach(
         plots.bars(
-            {"p50": (monitor.percentile(0.5) or 0) * 1e3, "p99": (monitor.percentile(0.99) or 0) * 1e3,
-             "max": monitor.max_lag * 1e3},
+            {
+                "p50": (monitor.percentile(0.5) or 0) * 1e3,
+                "p99": (monitor.percentile(0.99) or 0) * 1e3,
+                "max": monitor.max_lag * 1e3,
+            },
             evidence.path("lag.png"),
             "Loop lag with one 0.4 s blocking request",
             "ms",

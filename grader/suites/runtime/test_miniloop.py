@@ -6,11 +6,12 @@ import asyncio
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.harness.fakeclock import FakeClock
 
+from .conftest import examples
 from .programs import (
     PROGRAMS,
     GuardedSelector,
@@ -46,8 +47,9 @@ def test_same_order_as_asyncio(runtime, prog):
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["soon", "later", "nest", "nest_later", "cancel", "task", "future", "yield"]),
-              st.integers(0, 9)),
+    st.tuples(
+        st.sampled_from(["soon", "later", "nest", "nest_later", "cancel", "task", "future", "yield"]), st.integers(0, 9)
+    ),
     min_size=1,
     max_size=18,
 )
@@ -57,7 +59,7 @@ ops = st.lists(
 def test_random_programs_match_asyncio(runtime, scale):
     """random mixes of callbacks, timers, tasks, futures and cancellations log the same on both loops"""
 
-    @settings(max_examples=scale.pick(40, 200, 1000), deadline=None, database=None)
+    @examples(scale, 40, 200, 1000)
     @given(program=ops, seed=st.integers(0, 2**16))
     def check(program, seed):
         expected = run_on_asyncio(random_program(program, seed))
@@ -87,9 +89,7 @@ def test_sleeps_in_the_selector_until_the_next_timer(runtime):
         f"the loop should ask the selector to wait up to 2.5 s (the time to the only timer); it asked for "
         f"timeouts {list(selector.calls)[:10]}. A loop that polls with timeout 0 in a loop burns a whole CPU."
     )
-    assert selector.count <= 3, (
-        f"one timer 2.5 s away should take one or two iterations, not {selector.count}"
-    )
+    assert selector.count <= 3, f"one timer 2.5 s away should take one or two iterations, not {selector.count}"
 
 
 @pytest.mark.hint(2)
@@ -114,7 +114,9 @@ def test_thousands_of_timers_fire_once_in_deadline_order(runtime, scale):
         + ("" if len(order) != n else f", first out of order at position {_first_unsorted(order)}")
     )
     late = [(d, t) for d, t in fired if abs(t - d / 1000) > 1e-9]
-    assert not late, f"timers should fire at their deadline on a fake clock; e.g. due {late[0][0] / 1000}, ran {late[0][1]}"
+    assert not late, (
+        f"timers should fire at their deadline on a fake clock; e.g. due {late[0][0] / 1000}, ran {late[0][1]}"
+    )
 
 
 def _first_unsorted(values: list[int]) -> int:

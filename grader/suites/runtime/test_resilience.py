@@ -7,12 +7,12 @@ import random
 import statistics
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.harness import plots
 from grader.harness.fakeclock import FakeClock, run_virtual
 
+from .conftest import examples
 from .models import BreakerModel
 
 pytestmark = [
@@ -70,7 +70,8 @@ def test_retry_gives_up_after_the_last_attempt(runtime):
     with pytest.raises(KeyError):
         run_virtual(runtime.retry(picky, attempts=5, base=0.01, retry_on=(ConnectionError,)))
     assert len(picky.calls) == 1, (
-        f"a KeyError is not in retry_on=(ConnectionError,): raise it at once; the call was made {len(picky.calls)} times"
+        "a KeyError is not in retry_on=(ConnectionError,): raise it at once; "
+        f"the call was made {len(picky.calls)} times"
     )
 
 
@@ -138,7 +139,7 @@ def test_retry_respects_the_deadline(runtime):
             return type(exc).__name__, loop.time()
         return "succeeded?", loop.time()
 
-    kind, ended = run_virtual(until_given_up())
+    _, ended = run_virtual(until_given_up())
     assert ended <= 5.0 + 1e-9, (
         f"with deadline=5.0 retry must give up by t=5.0; it gave up at t={ended:.2f} after {len(dep.calls)} calls "
         f"(waits {[round(w, 2) for w in dep.waits()]}). Before each wait, check it would end before the deadline."
@@ -165,50 +166,55 @@ def test_retry_respects_the_deadline(runtime):
 # -- token bucket -----------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None, database=None)
-@given(
-    rate=st.sampled_from([0.5, 1.0, 2.0, 4.0, 10.0]),
-    capacity=st.integers(1, 10),
-    steps=st.lists(
-        st.tuples(st.sampled_from([0.0, 0.0, 0.125, 0.25, 1.0, 5.0, 60.0]), st.sampled_from([1, 1, 1, 2, 3])),
-        min_size=1,
-        max_size=60,
-    ),
-)
 @pytest.mark.points(2)
 @pytest.mark.hint(6)
-def test_token_bucket_never_exceeds_rate_plus_burst(runtime, rate, capacity, steps):
+def test_token_bucket_never_exceeds_rate_plus_burst(runtime, scale):
     """over any interval t, a token bucket grants at most capacity + rate*t, and never refuses what fits"""
-    clock = FakeClock()
-    bucket = runtime.TokenBucket(rate, capacity, clock=clock)
-    grants: list[tuple[float, int]] = []
-    model = float(capacity)  # tokens an exact bucket would hold, following the bucket's own decisions
-    last = 0.0
-    for advance, n in steps:
-        clock.advance(advance)
-        model = min(capacity, model + (clock.now - last) * rate)
-        last = clock.now
-        if n > capacity:
-            continue
-        granted = bucket.try_acquire(n)
-        if model >= n + 1e-9:
-            assert granted, (
-                f"rate={rate}/s, capacity={capacity}: at t={clock.now} the bucket holds {model:.3f} tokens, "
-                f"so try_acquire({n}) must succeed; it was refused"
-            )
-        if granted:
-            grants.append((clock.now, n))
-            model = max(0.0, model - n)
-    for i, (start, _) in enumerate(grants):
-        total = 0
-        for end, n in grants[i:]:
-            total += n
-            allowed = capacity + rate * (end - start)
-            assert total <= allowed + 1e-9, (
-                f"rate={rate}/s, capacity={capacity}: from t={start} to t={end} the bucket granted {total} tokens, "
-                f"more than capacity + rate*t = {allowed:.3f}. A bucket idle for a long time must still hold at most "
-                "capacity tokens (refill, then clamp to capacity)."
-            )
+
+    @examples(scale, 100, 300, 2000)
+    @given(
+        rate=st.sampled_from([0.5, 1.0, 2.0, 4.0, 10.0]),
+        capacity=st.integers(1, 10),
+        steps=st.lists(
+            st.tuples(st.sampled_from([0.0, 0.0, 0.125, 0.25, 1.0, 5.0, 60.0]), st.sampled_from([1, 1, 1, 2, 3])),
+            min_size=1,
+            max_size=60,
+        ),
+    )
+    def check(rate, capacity, steps):
+        clock = FakeClock()
+        bucket = runtime.TokenBucket(rate, capacity, clock=clock)
+        grants: list[tuple[float, int]] = []
+        model = float(capacity)  # tokens an exact bucket would hold, following the bucket's own decisions
+        last = 0.0
+        for advance, n in steps:
+            clock.advance(advance)
+            model = min(capacity, model + (clock.now - last) * rate)
+            last = clock.now
+            if n > capacity:
+                continue
+            granted = bucket.try_acquire(n)
+            if model >= n + 1e-9:
+                assert granted, (
+                    f"rate={rate}/s, capacity={capacity}: at t={clock.now} the bucket holds {model:.3f} tokens, "
+                    f"so try_acquire({n}) must succeed; it was refused"
+                )
+            if granted:
+                grants.append((clock.now, n))
+                model = max(0.0, model - n)
+        for i, (start, _) in enumerate(grants):
+            total = 0
+            for end, n in grants[i:]:
+                total += n
+                allowed = capacity + rate * (end - start)
+                assert total <= allowed + 1e-9, (
+                    f"rate={rate}/s, capacity={capacity}: from t={start} to t={end} the bucket granted {total} tokens, "
+                    f"more than capacity + rate*t = {allowed:.3f}. A bucket idle for a long time must still hold "
+                    "at most "
+                    "capacity tokens (refill, then clamp to capacity)."
+                )
+
+    check()
 
 
 @pytest.mark.hint(6)
@@ -245,47 +251,55 @@ breaker_ops = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None, database=None)
-@given(threshold=st.integers(1, 4), ops=breaker_ops)
 @pytest.mark.points(2)
 @pytest.mark.hint(6)
-def test_breaker_follows_the_state_machine(runtime, threshold, ops):
+def test_breaker_follows_the_state_machine(runtime, scale):
     """for any sequence of calls, outcomes and waits, the breaker's answers follow closed/open/half-open"""
-    clock = FakeClock()
-    breaker = runtime.CircuitBreaker(threshold, 5.0, clock=clock)
-    model = BreakerModel(threshold, 5.0)
-    held: list[bool] = []  # calls let through and not finished yet
-    history: list[str] = []
-    for op, arg in ops:
-        if op == "wait":
-            clock.advance(float(arg))
-            history.append(f"wait {arg}s")
-            continue
-        if op in ("call", "start"):
-            want = model.allow(clock.now)
-            got = breaker.allow()
-            history.append(f"allow() -> {got}")
-            assert got == want, (
-                f"threshold={threshold}, reset_timeout=5: after {history[:-1]} (t={clock.now}) the breaker should "
-                f"{'let the call through' if want else 'refuse the call'} (state {model.state!r}); allow() said {got}"
+
+    @examples(scale, 100, 300, 2000)
+    @given(threshold=st.integers(1, 4), ops=breaker_ops)
+    def check(threshold, ops):
+        clock = FakeClock()
+        breaker = runtime.CircuitBreaker(threshold, 5.0, clock=clock)
+        model = BreakerModel(threshold, 5.0)
+        held: list[bool] = []  # calls let through and not finished yet
+        history: list[str] = []
+        for op, arg in ops:
+            if op == "wait":
+                clock.advance(float(arg))
+                history.append(f"wait {arg}s")
+                continue
+            if op in ("call", "start"):
+                want = model.allow(clock.now)
+                got = breaker.allow()
+                history.append(f"allow() -> {got}")
+                assert got == want, (
+                    f"threshold={threshold}, reset_timeout=5: after {history[:-1]} (t={clock.now}) the breaker should "
+                    f"{'let the call through' if want else 'refuse the call'} (state {model.state!r}); "
+                    f"allow() said {got}"
+                )
+                if not got:
+                    continue
+                if op == "start":
+                    held.append(True)
+                    continue
+                outcome = arg
+            else:
+                if not held:
+                    continue
+                held.pop()
+                outcome = arg
+            {"ok": breaker.record_success, "fail": breaker.record_failure, "cancel": breaker.record_cancelled}[
+                outcome
+            ]()
+            {"ok": model.success, "fail": model.failure, "cancel": model.cancelled}[outcome](clock.now)
+            history.append(outcome)
+            assert breaker.state == model.state, (
+                f"after {history} (t={clock.now}) the state should be {model.state!r}; "
+                f"the breaker says {breaker.state!r}"
             )
-            if not got:
-                continue
-            if op == "start":
-                held.append(True)
-                continue
-            outcome = arg
-        else:
-            if not held:
-                continue
-            held.pop()
-            outcome = arg
-        {"ok": breaker.record_success, "fail": breaker.record_failure, "cancel": breaker.record_cancelled}[outcome]()
-        {"ok": model.success, "fail": model.failure, "cancel": model.cancelled}[outcome](clock.now)
-        history.append(outcome)
-        assert breaker.state == model.state, (
-            f"after {history} (t={clock.now}) the state should be {model.state!r}; the breaker says {breaker.state!r}"
-        )
+
+    check()
 
 
 @pytest.mark.hint(6)
@@ -364,104 +378,106 @@ bulkhead_ops = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None, database=None)
-@given(max_concurrent=st.integers(1, 4), max_waiting=st.integers(0, 3), ops=bulkhead_ops)
 @pytest.mark.points(2)
 @pytest.mark.hint(5)
-def test_bulkhead_follows_its_rules(runtime, max_concurrent, max_waiting, ops):
+def test_bulkhead_follows_its_rules(runtime, scale):
     """for any arrivals, finishes and cancellations: slots and line bounded, FIFO, fast rejection, no leak"""
 
-    async def scenario():
-        bulkhead = runtime.Bulkhead(max_concurrent, max_waiting)
-        inside: set[int] = set()
-        entered: list[int] = []
-        rejected: list[int] = []
-        release: dict[int, asyncio.Event] = {}
-        tasks: dict[int, asyncio.Task] = {}
-        m_running: list[int] = []
-        m_waiting: list[int] = []
-        m_rejected: list[int] = []
-        m_entered: list[int] = []
-        history: list[str] = []
+    @examples(scale, 60, 150, 1000)
+    @given(max_concurrent=st.integers(1, 4), max_waiting=st.integers(0, 3), ops=bulkhead_ops)
+    def check(max_concurrent, max_waiting, ops):
+        async def scenario():
+            bulkhead = runtime.Bulkhead(max_concurrent, max_waiting)
+            inside: set[int] = set()
+            entered: list[int] = []
+            rejected: list[int] = []
+            release: dict[int, asyncio.Event] = {}
+            tasks: dict[int, asyncio.Task] = {}
+            m_running: list[int] = []
+            m_waiting: list[int] = []
+            m_rejected: list[int] = []
+            m_entered: list[int] = []
+            history: list[str] = []
 
-        async def job(j):
-            try:
-                async with bulkhead:
-                    inside.add(j)
-                    entered.append(j)
-                    try:
-                        await release[j].wait()
-                    finally:
-                        inside.discard(j)
-            except runtime.BulkheadFull:
-                rejected.append(j)
+            async def job(j):
+                try:
+                    async with bulkhead:
+                        inside.add(j)
+                        entered.append(j)
+                        try:
+                            await release[j].wait()
+                        finally:
+                            inside.discard(j)
+                except runtime.BulkheadFull:
+                    rejected.append(j)
 
-        async def settle():
-            for _ in range(5):
-                await asyncio.sleep(0)
+            async def settle():
+                for _ in range(5):
+                    await asyncio.sleep(0)
 
-        def admit_next():
-            if m_waiting:
-                nxt = m_waiting.pop(0)
-                m_running.append(nxt)
-                m_entered.append(nxt)
+            def admit_next():
+                if m_waiting:
+                    nxt = m_waiting.pop(0)
+                    m_running.append(nxt)
+                    m_entered.append(nxt)
 
-        for j, op in enumerate(ops):
-            history.append(op)
-            if op == "arrive":
-                release[j] = asyncio.Event()
-                tasks[j] = asyncio.ensure_future(job(j))
-                if len(m_running) < max_concurrent and not m_waiting:
-                    m_running.append(j)
-                    m_entered.append(j)
-                elif len(m_waiting) < max_waiting:
-                    m_waiting.append(j)
-                else:
-                    m_rejected.append(j)
-            elif op == "finish" and m_running:
-                done = m_running.pop(0)
-                release[done].set()
-                admit_next()
-            elif op == "cancel_waiter" and m_waiting:
-                gone = m_waiting.pop(0)
-                tasks[gone].cancel()
-            elif op == "finish_then_cancel_next" and m_running and m_waiting:
-                done = m_running.pop(0)
-                release[done].set()
-                await asyncio.sleep(0)  # the slot is handed over now...
-                await asyncio.sleep(0)
-                gone = m_waiting.pop(0)
-                tasks[gone].cancel()  # ...and its new owner is cancelled before it runs
-                if gone in m_entered:
-                    m_entered.remove(gone)
-                admit_next()
+            for j, op in enumerate(ops):
+                history.append(op)
+                if op == "arrive":
+                    release[j] = asyncio.Event()
+                    tasks[j] = asyncio.ensure_future(job(j))
+                    if len(m_running) < max_concurrent and not m_waiting:
+                        m_running.append(j)
+                        m_entered.append(j)
+                    elif len(m_waiting) < max_waiting:
+                        m_waiting.append(j)
+                    else:
+                        m_rejected.append(j)
+                elif op == "finish" and m_running:
+                    done = m_running.pop(0)
+                    release[done].set()
+                    admit_next()
+                elif op == "cancel_waiter" and m_waiting:
+                    gone = m_waiting.pop(0)
+                    tasks[gone].cancel()
+                elif op == "finish_then_cancel_next" and m_running and m_waiting:
+                    done = m_running.pop(0)
+                    release[done].set()
+                    await asyncio.sleep(0)  # one turn: the finished job hands its slot to the first waiter...
+                    gone = m_waiting.pop(0)
+                    tasks[gone].cancel()  # ...and its new owner is cancelled before it runs
+                    if gone in m_entered:
+                        m_entered.remove(gone)
+                    admit_next()
+                await settle()
+                state = (
+                    f"max_concurrent={max_concurrent}, max_waiting={max_waiting}, after {history}: running "
+                    f"{bulkhead.running} (expected {len(m_running)}), waiting {bulkhead.waiting} (expected "
+                    f"{len(m_waiting)}), rejected {rejected} (expected {m_rejected})"
+                )
+                assert bulkhead.running == len(m_running) and bulkhead.waiting == len(m_waiting), state
+                assert sorted(inside) == sorted(m_running) and rejected == m_rejected, (
+                    f"{state}; inside now {sorted(inside)} (expected {sorted(m_running)})"
+                )
+            firsts = [j for j in entered if j in m_entered]
+            assert firsts == m_entered, (
+                f"jobs must enter first come, first served: expected {m_entered}, entered {entered} ({history})"
+            )
+            for event in release.values():
+                event.set()
             await settle()
-            state = (
-                f"max_concurrent={max_concurrent}, max_waiting={max_waiting}, after {history}: running "
-                f"{bulkhead.running} (expected {len(m_running)}), waiting {bulkhead.waiting} (expected "
-                f"{len(m_waiting)}), rejected {rejected} (expected {m_rejected})"
+            for task in tasks.values():
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            assert bulkhead.running == 0 and bulkhead.waiting == 0, (
+                f"when every job has left, no slot may remain taken; running={bulkhead.running}, waiting="
+                f"{bulkhead.waiting} after {history}: a slot leaked"
             )
-            assert bulkhead.running == len(m_running) and bulkhead.waiting == len(m_waiting), state
-            assert sorted(inside) == sorted(m_running) and rejected == m_rejected, (
-                f"{state}; inside now {sorted(inside)} (expected {sorted(m_running)})"
-            )
-        firsts = [j for j in entered if j in m_entered]
-        assert firsts == m_entered, (
-            f"jobs must enter first come, first served: expected {m_entered}, entered {entered} ({history})"
-        )
-        for event in release.values():
-            event.set()
-        await settle()
-        for task in tasks.values():
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
-        assert bulkhead.running == 0 and bulkhead.waiting == 0, (
-            f"when every job has left, no slot may remain taken; running={bulkhead.running}, waiting="
-            f"{bulkhead.waiting} after {history}: a slot leaked"
-        )
 
-    run_virtual(scenario(), timeout=600)
+        run_virtual(scenario(), timeout=600)
+
+    check()
 
 
 @pytest.mark.hint(5)
@@ -469,7 +485,6 @@ def test_bulkhead_rejects_at_once_when_full(runtime):
     """2 slots and a line of 1: the 4th concurrent caller is rejected immediately, not after a wait"""
 
     async def scenario():
-        loop = asyncio.get_running_loop()
         bulkhead = runtime.Bulkhead(2, 1)
         gate = asyncio.Event()
 
@@ -479,20 +494,23 @@ def test_bulkhead_rejects_at_once_when_full(runtime):
 
         holders = [asyncio.ensure_future(hold()) for _ in range(3)]
         await asyncio.sleep(0.1)
-        started = loop.time()
-        try:
-            await bulkhead.acquire()
-            outcome = "admitted"
-        except runtime.BulkheadFull:
+        attempt = asyncio.ensure_future(bulkhead.acquire())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        if not attempt.done():
+            outcome = "kept waiting"
+            attempt.cancel()
+        elif isinstance(attempt.exception(), runtime.BulkheadFull):
             outcome = "rejected"
-        took = loop.time() - started
+        else:
+            outcome = "admitted"
+            bulkhead.release()
         gate.set()
-        await asyncio.gather(*holders)
-        return outcome, took, bulkhead.running
+        await asyncio.gather(*holders, attempt, return_exceptions=True)
+        return outcome, bulkhead.running
 
-    outcome, took, running = run_virtual(scenario())
-    assert outcome == "rejected" and took == 0.0, (
-        f"with both slots busy and the line full, acquire() must raise BulkheadFull at once; it {outcome} after "
-        f"{took:.3f} s"
+    outcome, running = run_virtual(scenario())
+    assert outcome == "rejected", (
+        f"with both slots busy and the line full, acquire() must raise BulkheadFull at once; it {outcome}"
     )
     assert running == 0, f"after everyone left, {running} slots are still marked busy"
