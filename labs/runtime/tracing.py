@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.events
 import contextlib
+import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -88,10 +89,12 @@ def describe(handle: asyncio.Handle) -> tuple[str, str]:
         coro = owner.get_coro()
         name = getattr(coro, "__qualname__", type(coro).__name__)
         return "task", f"{owner.get_name()} step ({name})"
+    if isinstance(callback, functools.partial):
+        callback = callback.func
     name = getattr(callback, "__qualname__", None) or type(callback).__name__
     if isinstance(handle, asyncio.TimerHandle):
         return "timer", name
-    if "_read_ready" in name or "_write_ready" in name or "accept" in name.lower():
+    if any(word in name for word in ("_read_ready", "_write_ready", "_accept", "_sock_connect")):
         return "io", name
     return "callback", name
 
