@@ -7,9 +7,9 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from .service import serve
+from .service import CannotListen, serve
 
-EXIT_SOFTWARE = 70
+EXIT_UNAVAILABLE, EXIT_SOFTWARE = 69, 70
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,9 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"runtime: not written yet: {exc}", file=sys.stderr)
             return EXIT_SOFTWARE
         raise
-    except OSError as exc:
-        print(f"runtime: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 69  # EX_UNAVAILABLE
+    except CannotListen as exc:
+        print(f"runtime: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 def _parser() -> argparse.ArgumentParser:

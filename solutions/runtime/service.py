@@ -16,6 +16,7 @@ Its exit code is the drain report's: 0 all finished, 1 work cancelled at the dea
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from typing import TextIO
@@ -49,26 +50,49 @@ async def handle_job(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         writer.close()
 
 
+class CannotListen(Exception):  # noqa: N818 (reads as what happened)
+    """The listening socket could not be opened (address in use, no permission)."""
+
+
+class Status:
+    """Status lines on stdout. If the reader goes away (``| head``), the service goes on quietly:
+    a closed pipe must not turn a graceful drain into a crash."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out: TextIO | None = out
+
+    def say(self, text: str) -> None:
+        if self.out is None:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            # Point the file descriptor at /dev/null, so that Python's final flush at exit is quiet too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.out.fileno())
+            os.close(devnull)
+            self.out = None
+
+
 async def serve(host: str = "127.0.0.1", port: int = 0, deadline: float = 10.0, out: TextIO | None = None) -> int:
     """Serve jobs until SIGINT/SIGTERM, drain, and return the exit code."""
-    out = out or sys.stdout
+    status = Status(out or sys.stdout)
     shutdown = GracefulShutdown(deadline)
     shutdown.install()
     try:
-        server = await asyncio.start_server(lambda r, w: shutdown.track(handle_job(r, w)), host, port)
+        try:
+            server = await asyncio.start_server(lambda r, w: shutdown.track(handle_job(r, w)), host, port)
+        except OSError as exc:
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         shutdown.on_stop(server.close)  # stop accepting the moment a stop is requested
         bound = server.sockets[0].getsockname()
-        print(f"listening {bound[0]} {bound[1]}", file=out, flush=True)
+        status.say(f"listening {bound[0]} {bound[1]}")
         signum = await shutdown.wait()
         name = signal.Signals(signum).name if signum else "none"
-        print(f"stopping signal={name} in_flight={shutdown.in_flight}", file=out, flush=True)
+        status.say(f"stopping signal={name} in_flight={shutdown.in_flight}")
         report = await shutdown.drain()
-        print(
-            f"drained finished={report.finished} cancelled={report.cancelled} "
-            f"forced={'yes' if report.forced else 'no'}",
-            file=out,
-            flush=True,
-        )
+        forced = "yes" if report.forced else "no"
+        status.say(f"drained finished={report.finished} cancelled={report.cancelled} forced={forced}")
         return report.exit_code
     finally:
         shutdown.uninstall()

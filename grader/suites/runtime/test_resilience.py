@@ -170,6 +170,7 @@ def test_retry_respects_the_deadline(runtime):
 @pytest.mark.hint(6)
 def test_token_bucket_never_exceeds_rate_plus_burst(runtime, scale):
     """over any interval t, a token bucket grants at most capacity + rate*t, and never refuses what fits"""
+    runtime.TokenBucket(1.0, 1, clock=FakeClock()).try_acquire()  # unwritten code: "not started" at once
 
     @examples(scale, 100, 300, 2000)
     @given(
@@ -255,6 +256,7 @@ breaker_ops = st.lists(
 @pytest.mark.hint(6)
 def test_breaker_follows_the_state_machine(runtime, scale):
     """for any sequence of calls, outcomes and waits, the breaker's answers follow closed/open/half-open"""
+    runtime.CircuitBreaker(1, 1.0, clock=FakeClock()).allow()  # unwritten code: "not started" at once
 
     @examples(scale, 100, 300, 2000)
     @given(threshold=st.integers(1, 4), ops=breaker_ops)
@@ -382,6 +384,7 @@ bulkhead_ops = st.lists(
 @pytest.mark.hint(5)
 def test_bulkhead_follows_its_rules(runtime, scale):
     """for any arrivals, finishes and cancellations: slots and line bounded, FIFO, fast rejection, no leak"""
+    runtime.Bulkhead(1, 0).running  # unwritten code: "not started" at once  # noqa: B018
 
     @examples(scale, 60, 150, 1000)
     @given(max_concurrent=st.integers(1, 4), max_waiting=st.integers(0, 3), ops=bulkhead_ops)
