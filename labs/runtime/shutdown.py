@@ -67,7 +67,7 @@ class GracefulShutdown:
             raise ValueError("deadline must be >= 0")
         self.deadline = deadline
         self.signals = tuple(signals)
-        raise NotImplementedError('TODO(runtime.GracefulShutdown.__init__): the loop, tracked tasks, stop callbacks, stop/force state, counters, a wake-up future')
+        raise NotImplementedError('TODO(runtime.GracefulShutdown.__init__): the loop, tracked tasks, stop callbacks, stop/force state, a wake-up future')
 
     def install(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Handle ``self.signals`` on ``loop`` (default: the running loop); main thread only."""

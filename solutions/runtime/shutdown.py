@@ -67,7 +67,7 @@ class GracefulShutdown:
             raise ValueError("deadline must be >= 0")
         self.deadline = deadline
         self.signals = tuple(signals)
-        # BEGIN SOLUTION: the loop, tracked tasks, stop callbacks, stop/force state, counters, a wake-up future
+        # BEGIN SOLUTION: the loop, tracked tasks, stop callbacks, stop/force state, a wake-up future
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._callbacks: list[Callable[[], object]] = []
