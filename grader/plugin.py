@@ -256,6 +256,9 @@ def _short(path: str) -> str:
 def _display_name(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None)
     first = (doc or "").strip().splitlines()[0] if doc else ""
+    callspec = getattr(item, "callspec", None)
+    if first and callspec is not None:
+        return f"{first} [{callspec.id}]"  # parametrized: say which case, or every row reads the same
     return first or item.name
 
 
