@@ -1,0 +1,392 @@
+"""Transform stages and the pipeline that chains them.
+
+The stage contract (the whole of it):
+
+- ``process(record)`` returns the stage's outputs for one input record as a list or tuple, in
+  order: ``[record]`` (one out), ``[]`` (filtered out), several records (explode).
+- To reject a record (it cannot be processed: a field that should be an array is not, an
+  expression fails on it), raise ``StageError``. A stage rejects a record *before* returning
+  anything for it, so a record is either fully processed or not at all; the pipeline's runner
+  then quarantines the input record with its line number and the reason.
+- ``finish()`` is called once after the last record and returns whatever the stage still holds
+  (an aggregator emits its groups here; most stages return nothing).
+- A stage keeps no state except what it exists for, and that state is bounded: ``Dedupe``
+  remembers a window of keys, ``Summarize`` a capped number of groups.
+
+Records are dicts (JSON objects). A stage may change the record it was given (it belongs to
+the pipeline from then on) or build a new one.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from .expr import MISSING, EvalError, compile_expr, lookup, parse
+
+Record = dict[str, Any]
+Emit = Callable[[Record], None]
+OTHER = "(other)"  # the group that collects every key beyond Summarize's cap
+
+
+class StageError(Exception):
+    """This stage cannot process this record (the message says why, for a person)."""
+
+
+class Stage:
+    """Base class: passes every record through unchanged. Subclasses override what they need."""
+
+    name = "stage"
+
+    def process(self, record: Record) -> Sequence[Record]:
+        return (record,)
+
+    def finish(self) -> Sequence[Record]:
+        return ()
+
+
+def split_path(text: str) -> tuple[str, ...]:
+    """``"user.country"`` -> ``("user", "country")``; raises ValueError for an empty part."""
+    parts = tuple(text.strip().split("."))
+    if not all(parts):
+        raise ValueError(f"not a field path: {text!r}")
+    return parts
+
+
+class Filter(Stage):
+    """Keep the records for which the expression is true (anything but false and null)."""
+
+    name = "filter"
+
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+        self.test = compile_expr(parse(expression))  # ExprError for a bad expression, before any input
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: evaluate; keep the record when the value is neither false nor null; EvalError -> StageError
+        try:
+            value = self.test(record)
+        except EvalError as exc:
+            raise StageError(f"filter {self.expression!r}: {exc}") from None
+        return (record,) if value is not None and value is not False else ()
+        # END SOLUTION
+
+
+class Select(Stage):
+    """Projection: a new record with just these fields, in this order.
+
+    A field is a path (``user.country``); in the output it is named by its text, so
+    ``select id,user.country`` gives ``{"id": ..., "user.country": ...}``. A missing field comes
+    out as null, so that every output record has the same fields (a CSV needs that).
+    """
+
+    name = "select"
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = list(fields)
+        self.paths = [split_path(f) for f in self.fields]
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: build {field text: value at its path or None}
+        out = {}
+        for name, path in zip(self.fields, self.paths, strict=True):
+            if len(path) == 1:
+                out[name] = record.get(path[0])
+            else:
+                value = lookup(record, path)
+                out[name] = None if value is MISSING else value
+        return (out,)
+        # END SOLUTION
+
+
+class Rename(Stage):
+    """Rename top-level fields (``{"old": "new"}``), keeping each field where it was in the
+    record's order. A field that is missing is simply not renamed."""
+
+    name = "rename"
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self.mapping = dict(mapping)
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: rebuild the dict in order with the new names
+        if not any(key in record for key in self.mapping):
+            return (record,)
+        get = self.mapping.get
+        return ({get(key, key): value for key, value in record.items()},)
+        # END SOLUTION
+
+
+class SetField(Stage):
+    """A computed top-level field: ``SetField("total", "amount * qty")``. An existing field
+    keeps its place; a new one is added at the end. EvalError on a record -> StageError."""
+
+    name = "set"
+
+    def __init__(self, field: str, expression: str) -> None:
+        self.field = field
+        self.expression = expression
+        self.compute = compile_expr(parse(expression))
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: evaluate and store under the field name
+        try:
+            record[self.field] = self.compute(record)
+        except EvalError as exc:
+            raise StageError(f"set {self.field} = {self.expression}: {exc}") from None
+        return (record,)
+        # END SOLUTION
+
+
+class Explode(Stage):
+    """One record per element of an array field, in the array's order: the field's value
+    becomes the element, every other field is copied. An empty array gives no record; a field
+    that is missing or not an array -> StageError."""
+
+    name = "explode"
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: check it is a list, then one shallow copy per element
+        items = record.get(self.field, MISSING)
+        if type(items) is not list:
+            got = "missing" if items is MISSING else f"{type(items).__name__} {_short(items)}"
+            raise StageError(f"explode {self.field}: expected an array, got {got}")
+        field = self.field
+        out = []
+        for item in items:
+            copy = dict(record)
+            copy[field] = item
+            out.append(copy)
+        return out
+        # END SOLUTION
+
+
+class Dedupe(Stage):
+    """Drop a record whose key (the values at ``keys``) was seen among the last ``window``
+    distinct keys. Memory is bounded by ``window`` whatever the input: the oldest key is
+    forgotten when a new one would exceed it (a duplicate further back than that gets through)."""
+
+    name = "dedupe"
+
+    def __init__(self, keys: Sequence[str], window: int = 100_000) -> None:
+        if window < 1:
+            raise ValueError("the dedupe window must hold at least one key")
+        self.keys = list(keys)
+        self.paths = [split_path(k) for k in self.keys]
+        self.window = window
+        # BEGIN SOLUTION
+        self._seen: OrderedDict[Any, None] = OrderedDict()
+        # END SOLUTION
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: hashable key; seen -> drop (mark it recent); new -> remember, evict the oldest
+        key = tuple(_hashable(lookup(record, path)) for path in self.paths)
+        seen = self._seen
+        if key in seen:
+            seen.move_to_end(key)
+            return ()
+        seen[key] = None
+        if len(seen) > self.window:
+            seen.popitem(last=False)
+        return (record,)
+        # END SOLUTION
+
+
+class Sample(Stage):
+    """Keep each record with probability ``rate`` (0 < rate <= 1), decided by a
+    ``random.Random(seed)``: the same input and seed always give the same output."""
+
+    name = "sample"
+
+    def __init__(self, rate: float, seed: int = 1) -> None:
+        if not 0 < rate <= 1:
+            raise ValueError(f"the sample rate must be in (0, 1], got {rate}")
+        self.rate = rate
+        self.seed = seed
+        # BEGIN SOLUTION
+        self._random = random.Random(seed).random
+        # END SOLUTION
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: one random draw per record, in input order
+        return (record,) if self._random() < self.rate else ()
+        # END SOLUTION
+
+
+class Summarize(Stage):
+    """Group-by: count records per group and, for each ``sums`` field, sum/min/max of its
+    numeric values (other values are ignored).
+
+    - The group key is the tuple of values at the ``by`` paths.
+    - At most ``max_groups`` groups are kept. Once that many exist, a record with a new key is
+      counted in one extra group whose ``by`` fields all read ``"(other)"``: memory stays
+      bounded however many distinct keys arrive, and no record goes uncounted.
+    - ``finish()`` emits one record per group: the ``by`` fields (named by their text), then
+      ``count``, then ``<field>_sum``, ``<field>_min``, ``<field>_max`` for each sums field
+      (null when the group had no numeric value). Order: largest count first, ties by key
+      text; the other-group last.
+    - ``process`` emits nothing.
+    """
+
+    name = "summarize"
+
+    def __init__(self, by: Sequence[str], sums: Sequence[str] = (), max_groups: int = 1000) -> None:
+        if max_groups < 1:
+            raise ValueError("max_groups must be at least 1")
+        self.by = list(by)
+        self.by_paths = [split_path(b) for b in self.by]
+        self.sums = list(sums)
+        self.sum_paths = [split_path(s) for s in self.sums]
+        self.max_groups = max_groups
+        # BEGIN SOLUTION
+        self._groups: dict[tuple[Any, ...], list[Any]] = {}
+        self._other: list[Any] | None = None
+        # END SOLUTION
+
+    def process(self, record: Record) -> Sequence[Record]:
+        # BEGIN SOLUTION: find or make the group (or the other-group past the cap), then update count, sum, min, max
+        key = tuple(_hashable(lookup(record, path)) for path in self.by_paths)
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) < self.max_groups:
+                group = self._groups[key] = _new_group(len(self.sums))
+            else:
+                if self._other is None:
+                    self._other = _new_group(len(self.sums))
+                group = self._other
+        group[0] += 1
+        for i, path in enumerate(self.sum_paths):
+            value = lookup(record, path) if len(path) > 1 else record.get(path[0])
+            if (type(value) is int or type(value) is float) and not (type(value) is float and math.isnan(value)):
+                at = 1 + 3 * i
+                group[at] += value
+                if group[at + 1] is None or value < group[at + 1]:
+                    group[at + 1] = value
+                if group[at + 2] is None or value > group[at + 2]:
+                    group[at + 2] = value
+        return ()
+        # END SOLUTION
+
+    def finish(self) -> Sequence[Record]:
+        # BEGIN SOLUTION: one record per group in the documented order
+        ordered = sorted(self._groups.items(), key=lambda kv: (-kv[1][0], orjson.dumps(kv[0]).decode()))
+        out = [self._record(key, group) for key, group in ordered]
+        if self._other is not None:
+            out.append(self._record(tuple(OTHER for _ in self.by), self._other))
+        return out
+
+    def _record(self, key: tuple[Any, ...], group: list[Any]) -> Record:
+        record: Record = {name: _unhashable(value) for name, value in zip(self.by, key, strict=True)}
+        record["count"] = group[0]
+        for i, name in enumerate(self.sums):
+            at = 1 + 3 * i
+            has_values = group[at + 1] is not None
+            record[f"{name}_sum"] = group[at] if has_values else None
+            record[f"{name}_min"] = group[at + 1]
+            record[f"{name}_max"] = group[at + 2]
+        return record
+
+
+def _new_group(sums: int) -> list[Any]:
+    group: list[Any] = [0]
+    for _ in range(sums):
+        group += [0, None, None]
+    return group
+    # END SOLUTION
+
+
+class _Frozen(tuple):  # type: ignore[type-arg]
+    """A list or object turned into something hashable (for keys), remembering its JSON text."""
+
+    __slots__ = ()
+
+
+def _hashable(value: Any) -> Any:
+    """A dict key for any JSON value: lists and objects by their JSON text; missing -> None."""
+    if value is MISSING:
+        return None
+    if type(value) is list or type(value) is dict:
+        return _Frozen((orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode(),))
+    if type(value) is float and value.is_integer():
+        return int(value)  # 1.0 and 1 are the same JSON number, so the same key
+    return value
+
+
+def _unhashable(value: Any) -> Any:
+    if type(value) is _Frozen:
+        return orjson.loads(value[0])
+    return value
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Pipeline:
+    """Stages in a row: each output of stage i is the input of stage i+1, in order.
+
+    ``push(record, emit)`` runs one input record through every stage and calls ``emit`` for
+    each record that comes out of the last stage, in order. A StageError from any stage
+    propagates to the caller (who quarantines the input record); outputs of that input record
+    that reached ``emit`` before the error stay emitted.
+    ``finish(emit)`` flushes the stages in order: stage i's ``finish()`` outputs go through
+    stages i+1.. like any other record, then stage i+1 is finished, and so on.
+    With no stages, ``push`` emits the record itself.
+    """
+
+    def __init__(self, stages: Iterable[Stage]) -> None:
+        self.stages = list(stages)
+
+    def push(self, record: Record, emit: Emit) -> None:
+        # BEGIN SOLUTION: depth-first through the stages, so the order of outputs is the order of inputs
+        if emit is not self._emit:
+            self._heads = self._chain(emit)
+            self._emit = emit
+        self._heads[0](record)
+
+    _emit: Emit | None = None
+    _heads: list[Emit]
+
+    def _chain(self, emit: Emit) -> list[Emit]:
+        """heads[i] pushes a record into stage i and everything after it; heads[-1] is emit."""
+        heads = [emit]
+        for stage in reversed(self.stages):
+            heads.append(_link(stage.process, heads[-1]))
+        heads.reverse()
+        return heads
+        # END SOLUTION
+
+    def finish(self, emit: Emit) -> None:
+        # BEGIN SOLUTION: finish stage i, push its outputs through the stages after it, then stage i+1
+        heads = self._chain(emit)
+        for index, stage in enumerate(self.stages):
+            for out in stage.finish():
+                heads[index + 1](out)
+
+
+def _link(process: Callable[[Record], Sequence[Record]], nxt: Emit) -> Emit:
+    def push(record: Record) -> None:
+        for out in process(record):
+            nxt(out)
+
+    return push
+    # END SOLUTION
+
+
+def run_stages(stages: Iterable[Stage], records: Iterable[Record]) -> list[Record]:
+    """Convenience for tests and notebooks: every output of ``records`` through ``stages``."""
+    out: list[Record] = []
+    pipeline = Pipeline(stages)
+    for record in records:
+        pipeline.push(record, out.append)
+    pipeline.finish(out.append)
+    return out
