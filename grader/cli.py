@@ -140,7 +140,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     kinds.add_column("kind")
     kinds.add_column("what it holds")
     for name, kind in KINDS.items():
-        kinds.add_row(name, kind.description)
+        kinds.add_row(name, kind[0])
     out.print(kinds)
     folder = data_dir()
     files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) if folder.exists() else []

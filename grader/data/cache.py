@@ -14,17 +14,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..course import DATASETS
 from . import accesslog, events
 from .accesslog import LogSpec
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """A dataset kind: its generator (``generate(spec, on_bytes) -> (chunks, truth)``), the truth
-    class that reads the truth file back (``from_json``), and the data file's suffix."""
+    class that reads the truth file back (``from_json``), and the data file's suffix.
+
+    The first three fields are what a kind used to be, a (description, spec, bytes per line)
+    tuple, so ``KINDS[name][2]`` still works and a plain 3-tuple entry is still an access log."""
 
     description: str
     spec: Any  # a frozen dataclass with ``lines`` and ``seed``; the cache fills those in
@@ -38,7 +40,7 @@ def _events(description: str, spec: events.EventSpec, line_bytes: int) -> Kind:
     return Kind(description, spec, line_bytes, events.generate, events.EventTruth, ".ndjson")
 
 
-KINDS: dict[str, Kind] = {
+KINDS: dict[str, Kind | tuple[str, Any, int]] = {
     "access": Kind(
         "nginx combined + request time; realistic route mix, 0.1% malformed, mixed offsets", LogSpec(0), 172
     ),
@@ -75,7 +77,14 @@ class Dataset:
     @property
     def truth(self) -> Any:
         """The kind's truth object (``accesslog.Truth`` for access logs, ``events.EventTruth`` for events)."""
-        return KINDS[self.kind].truth_type.from_json(json.loads(self.truth_path.read_text()))
+        return kind_of(self.kind).truth_type.from_json(json.loads(self.truth_path.read_text()))
+
+
+def kind_of(name: str) -> Kind:
+    """The registered kind ``name`` (LookupError, listing the known ones, if there is none)."""
+    if name not in KINDS:
+        raise LookupError(f"unknown dataset kind {name!r}; known: {', '.join(KINDS)}")
+    return Kind(*KINDS[name])
 
 
 def data_dir() -> Path:
@@ -91,7 +100,7 @@ def parse_size(text: str, kind: str = "access") -> int:
     number, unit, in_bytes = match.groups()
     value = float(number) * _UNITS[unit.lower()]
     if in_bytes:
-        value /= KINDS[kind].line_bytes
+        value /= kind_of(kind).line_bytes
     if value < 1:
         raise ValueError(f"size {text!r} is less than one line")
     return int(value)
@@ -110,11 +119,9 @@ def ensure(
 
     ``progress``: show a progress bar on stderr (default: only for a million lines or more).
     """
-    if kind not in KINDS:
-        raise LookupError(f"unknown dataset kind {kind!r}; known: {', '.join(KINDS)}")
+    found = kind_of(kind)
     folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    found = KINDS[kind]
     stem = f"{kind}-{lines}-s{seed}"
     path = folder / (stem + found.suffix + (".gz" if gzip else ""))
     truth_path = folder / (stem + ".truth.json")

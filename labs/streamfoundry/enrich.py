@@ -56,6 +56,18 @@ async def ordered_map(
         raise ValueError("concurrency must be at least 1")
     limit = max(buffer if buffer is not None else 2 * concurrency, concurrency)
     raise NotImplementedError('TODO(streamfoundry.ordered_map): tasks in input order; start more while < concurrency run and < limit held; yield the head')
+    if False:  # keeps this an async generator in the labs too, where the part above is a stub
+        yield
+
+
+async def _aiter(source: AsyncIterable[T] | Iterable[T]) -> AsyncIterator[T]:
+    """Any iterable, sync or async, as an async iterator."""
+    if hasattr(source, "__aiter__"):
+        async for item in cast(AsyncIterable[T], source):
+            yield item
+    else:
+        for item in cast(Iterable[T], source):
+            yield item
 
 
 class TableLookup:

@@ -11,7 +11,6 @@ outcome so that a bad record can be quarantined where it can be found again.
 from __future__ import annotations
 
 import gzip
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, cast

@@ -197,9 +197,10 @@ async def _enriched(
     max_line: int,
 ) -> None:
     loop = asyncio.get_running_loop()
-    batches: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
+    batches: asyncio.Queue[Any] = asyncio.Queue()
+    handoff = _Handoff(loop, batches)
     reader = threading.Thread(
-        target=_read_into, args=(loop, batches, inputs, before, counters, max_line), daemon=True, name="reader"
+        target=_read_into, args=(handoff, inputs, before, counters, max_line), daemon=True, name="reader"
     )
     reader.start()
     lookup = enrichment.lookup
@@ -207,6 +208,7 @@ async def _enriched(
     async def items() -> AsyncIterator[_Item]:
         while True:
             batch = await batches.get()
+            handoff.slots.release()
             if batch is _DONE:
                 return
             if isinstance(batch, BaseException):
@@ -244,6 +246,14 @@ async def _enriched(
             position += 1
             yield item
 
+    async def ticker() -> None:
+        # progress even while nothing completes: a stall must be visible while it happens
+        while progress is not None:
+            await asyncio.sleep(progress.every / 2)
+            counters.extra["lookups_in_flight"] = lookup.in_flight
+            progress.tick()
+
+    ticking = asyncio.create_task(ticker())
     done = 0
     results = ordered_map(tracked(), call, enrichment.concurrency, buffer=enrichment.buffer, return_exceptions=True)
     try:
@@ -264,41 +274,58 @@ async def _enriched(
                     reject(policy, counters, source, line, BadRecord(STAGE_ERROR, str(exc), orjson.dumps(result[2])))
             tick()
     finally:
+        handoff.stop.set()
+        ticking.cancel()
+        await asyncio.gather(ticking, return_exceptions=True)
         await results.aclose()  # type: ignore[attr-defined]
     after.finish(sink.write)
     sink.close()
     _settle(sink, counters)
 
 
+class _Handoff:
+    """Batches from the reader thread to the loop, at most two in transit (the thread waits for a
+    slot: backpressure across the thread boundary). Only plain callbacks cross over, never
+    coroutines, so an interrupted loop leaves nothing half-scheduled behind."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, batches: asyncio.Queue[Any]) -> None:
+        self.loop, self.batches = loop, batches
+        self.slots = threading.Semaphore(2)
+        self.stop = threading.Event()
+
+    def send(self, batch: Any) -> bool:
+        while not self.slots.acquire(timeout=0.1):
+            if self.stop.is_set():
+                return False
+        if self.stop.is_set():
+            return False
+        try:
+            self.loop.call_soon_threadsafe(self.batches.put_nowait, batch)
+        except RuntimeError:
+            return False  # the loop is closed: the run is over
+        return True
+
+
 def _read_into(
-    loop: asyncio.AbstractEventLoop,
-    batches: asyncio.Queue[Any],
+    handoff: _Handoff,
     inputs: list[tuple[str, BinaryIO]],
     before: Pipeline,
     counters: Counters,
     max_line: int,
 ) -> None:
     """The reader thread: decode, run the ``before`` stages, send batches of items (bad ones included)."""
-
-    def send(batch: Any) -> bool:
-        try:
-            asyncio.run_coroutine_threadsafe(batches.put(batch), loop).result()
-            return True
-        except (RuntimeError, asyncio.CancelledError, Exception):
-            return False  # the loop is gone (finished or interrupted): stop quietly
-
     try:
         for source, stream in inputs:
             for chunk_items in _decoded(source, stream, before, counters, max_line):
-                if not send(chunk_items):
+                if not handoff.send(chunk_items):
                     return
         tail: list[_Item] = []
         before.finish(lambda record: tail.append(("(end)", 0, record)))
-        if tail and not send(tail):
+        if tail and not handoff.send(tail):
             return
-        send(_DONE)
+        handoff.send(_DONE)
     except BaseException as exc:  # hand any failure (a TODO stub, an I/O error) to the loop
-        send(exc)
+        handoff.send(exc)
 
 
 def _decoded(source: str, stream: BinaryIO, before: Pipeline, counters: Counters, max_line: int) -> Iterator[list]:

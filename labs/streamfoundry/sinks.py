@@ -104,7 +104,7 @@ class CsvSink(Sink):
         super().__init__(out)
         self.columns = list(columns) if columns else None
         self.extra_fields = 0
-        raise NotImplementedError('TODO(streamfoundry.CsvSink.__init__): write this part')
+        raise NotImplementedError('TODO(streamfoundry.CsvSink.__init__): the state you need (a csv.writer, pending rows, whether the header is out)')
 
     def write(self, record: Record) -> None:
         raise NotImplementedError('TODO(streamfoundry.CsvSink.write): fix the columns on the first record; one row of csv_cell values')

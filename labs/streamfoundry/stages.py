@@ -132,9 +132,10 @@ class Explode(Stage):
 
 
 class Dedupe(Stage):
-    """Drop a record whose key (the values at ``keys``) was seen among the last ``window``
-    distinct keys. Memory is bounded by ``window`` whatever the input: the oldest key is
-    forgotten when a new one would exceed it (a duplicate further back than that gets through)."""
+    """Drop a record whose key (the values at ``keys``) is among the ``window`` keys seen most
+    recently. Memory is bounded by ``window`` whatever the input: when a new key arrives and the
+    window is full, the key seen longest ago is forgotten (a duplicate further back than that
+    gets through). Whether a repeat refreshes its key's place is up to you."""
 
     name = "dedupe"
 
@@ -144,7 +145,7 @@ class Dedupe(Stage):
         self.keys = list(keys)
         self.paths = [split_path(k) for k in self.keys]
         self.window = window
-        raise NotImplementedError('TODO(streamfoundry.Dedupe.__init__): write this part')
+        raise NotImplementedError('TODO(streamfoundry.Dedupe.__init__): the state you need (e.g. an OrderedDict of recent keys)')
 
     def process(self, record: Record) -> Sequence[Record]:
         raise NotImplementedError('TODO(streamfoundry.Dedupe.process): hashable key; seen -> drop (mark it recent); new -> remember, evict the oldest')
@@ -161,7 +162,7 @@ class Sample(Stage):
             raise ValueError(f"the sample rate must be in (0, 1], got {rate}")
         self.rate = rate
         self.seed = seed
-        raise NotImplementedError('TODO(streamfoundry.Sample.__init__): write this part')
+        raise NotImplementedError('TODO(streamfoundry.Sample.__init__): a seeded random number generator')
 
     def process(self, record: Record) -> Sequence[Record]:
         raise NotImplementedError('TODO(streamfoundry.Sample.process): one random draw per record, in input order')
@@ -192,7 +193,7 @@ class Summarize(Stage):
         self.sums = list(sums)
         self.sum_paths = [split_path(s) for s in self.sums]
         self.max_groups = max_groups
-        raise NotImplementedError('TODO(streamfoundry.Summarize.__init__): write this part')
+        raise NotImplementedError('TODO(streamfoundry.Summarize.__init__): the state you need (a dict of groups, and the other-group)')
 
     def process(self, record: Record) -> Sequence[Record]:
         raise NotImplementedError('TODO(streamfoundry.Summarize.process): find or make the group (or the other-group past the cap), then update count, sum, min, max')

@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
+        _quiet_stdout()  # a reader that stopped reading must not keep us waiting in the final flush
         _say("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -366,7 +367,8 @@ def _sink(args: argparse.Namespace, out: BinaryIO, counters: Counters) -> Sink:
 
 
 def _quiet_stdout() -> None:
-    """The reader went away: point stdout at /dev/null so the interpreter's last flush is silent."""
+    """No more output: point stdout at /dev/null, so the interpreter's last flush neither fails
+    (the reader went away) nor blocks (the reader stopped reading)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

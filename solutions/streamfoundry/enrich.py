@@ -100,16 +100,19 @@ async def ordered_map(
         aclose = getattr(items, "aclose", None)
         if aclose is not None:
             await aclose()
+    # END SOLUTION
+    if False:  # keeps this an async generator in the labs too, where the part above is a stub
+        yield
 
 
 async def _aiter(source: AsyncIterable[T] | Iterable[T]) -> AsyncIterator[T]:
+    """Any iterable, sync or async, as an async iterator."""
     if hasattr(source, "__aiter__"):
         async for item in cast(AsyncIterable[T], source):
             yield item
     else:
         for item in cast(Iterable[T], source):
             yield item
-    # END SOLUTION
 
 
 class TableLookup:

@@ -176,7 +176,12 @@ def tokenize(text: str) -> list[Token]:
             j = i
             while j < n and (text[j].isalnum() or text[j] == "_"):
                 j += 1
-            tokens.append(Token("name", text[i:j], i))
+            word = text[i:j]
+            if word.startswith("__"):
+                raise ExprError(f"names starting with '__' are not allowed: {word}", text, i)
+            if keyword.iskeyword(word) and word not in KEYWORDS:
+                raise ExprError(f"'{word}' is not part of the expression language", text, i)
+            tokens.append(Token("name", word, i))
             i = j
         elif text.startswith(("==", "!=", "<=", ">="), i):
             tokens.append(Token("op", text[i : i + 2], i))
@@ -385,14 +390,7 @@ class _Parser:
         return tuple(parts)
 
     def name(self) -> str:
-        token = self.take()
-        quoted = self.text[token.position] == "`"
-        if not quoted:
-            if token.value.startswith("__"):
-                raise self.error(f"names starting with '__' are not allowed: {token.value}", token)
-            if keyword.iskeyword(token.value) or keyword.issoftkeyword(token.value):
-                raise self.error(f"'{token.value}' is not part of the expression language", token)
-        return str(token.value)
+        return str(self.take().value)
 
     # END SOLUTION
 

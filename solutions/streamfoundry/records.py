@@ -11,7 +11,6 @@ outcome so that a bad record can be quarantined where it can be found again.
 from __future__ import annotations
 
 import gzip
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, cast
@@ -178,8 +177,8 @@ def decode(line: bytes) -> dict[str, Any]:
         raise BadRecord(TOO_LONG, f"longer than {len(line):,} bytes", line)
     try:
         value = _loads(line)
-    except ValueError:
-        value = _decode_slowly(line)
+    except ValueError as exc:
+        raise _why(line, exc) from None
     if type(value) is not dict:
         raise BadRecord(NOT_OBJECT, f"a JSON {_json_kind(value)} where an object was expected", line)
     return value
@@ -188,25 +187,13 @@ def decode(line: bytes) -> dict[str, Any]:
 _loads = orjson.loads
 
 
-def _decode_slowly(line: bytes) -> Any:
-    """Why the fast decoder refused ``line``, or the value when it is valid JSON after all
-    (orjson refuses integers beyond 64 bits, which JSON allows)."""
+def _why(line: bytes, error: ValueError) -> BadRecord:
+    """The BadRecord for a line the decoder refused: invalid UTF-8 first, else invalid JSON."""
     try:
-        text = line.decode("utf-8")
+        line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRecord(
-            BAD_UTF8, f"byte 0x{line[exc.start]:02x} at offset {exc.start} is not valid UTF-8", line
-        ) from None
-    try:
-        value = json.loads(text, parse_constant=_no_constants)
-        orjson.dumps(value)  # lone surrogates (\\ud800) decode in json but cannot be written back out
-    except (ValueError, TypeError) as exc:
-        raise BadRecord(BAD_JSON, str(exc).split(": line 1 column")[0], line) from None
-    return value
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+        return BadRecord(BAD_UTF8, f"byte 0x{line[exc.start]:02x} at offset {exc.start} is not valid UTF-8", line)
+    return BadRecord(BAD_JSON, str(error), line)
 
 
 def _json_kind(value: Any) -> str:

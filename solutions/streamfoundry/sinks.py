@@ -124,7 +124,7 @@ class CsvSink(Sink):
         super().__init__(out)
         self.columns = list(columns) if columns else None
         self.extra_fields = 0
-        # BEGIN SOLUTION
+        # BEGIN SOLUTION: the state you need (a csv.writer, pending rows, whether the header is out)
         self._text = io.StringIO()
         self._writer = csv.writer(self._text, lineterminator="\r\n")
         self._rows: list[list[str]] = []

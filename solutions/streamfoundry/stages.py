@@ -170,9 +170,10 @@ class Explode(Stage):
 
 
 class Dedupe(Stage):
-    """Drop a record whose key (the values at ``keys``) was seen among the last ``window``
-    distinct keys. Memory is bounded by ``window`` whatever the input: the oldest key is
-    forgotten when a new one would exceed it (a duplicate further back than that gets through)."""
+    """Drop a record whose key (the values at ``keys``) is among the ``window`` keys seen most
+    recently. Memory is bounded by ``window`` whatever the input: when a new key arrives and the
+    window is full, the key seen longest ago is forgotten (a duplicate further back than that
+    gets through). Whether a repeat refreshes its key's place is up to you."""
 
     name = "dedupe"
 
@@ -182,7 +183,7 @@ class Dedupe(Stage):
         self.keys = list(keys)
         self.paths = [split_path(k) for k in self.keys]
         self.window = window
-        # BEGIN SOLUTION
+        # BEGIN SOLUTION: the state you need (e.g. an OrderedDict of recent keys)
         self._seen: OrderedDict[Any, None] = OrderedDict()
         # END SOLUTION
 
@@ -211,7 +212,7 @@ class Sample(Stage):
             raise ValueError(f"the sample rate must be in (0, 1], got {rate}")
         self.rate = rate
         self.seed = seed
-        # BEGIN SOLUTION
+        # BEGIN SOLUTION: a seeded random number generator
         self._random = random.Random(seed).random
         # END SOLUTION
 
@@ -246,7 +247,7 @@ class Summarize(Stage):
         self.sums = list(sums)
         self.sum_paths = [split_path(s) for s in self.sums]
         self.max_groups = max_groups
-        # BEGIN SOLUTION
+        # BEGIN SOLUTION: the state you need (a dict of groups, and the other-group)
         self._groups: dict[tuple[Any, ...], list[Any]] = {}
         self._other: list[Any] | None = None
         # END SOLUTION
