@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from .enrich import TableLookup
 from .expr import ExprError
+from .parallel import parallel_ok, run_parallel
 from .records import MAX_LINE, open_input
 from .runner import QUARANTINE, SKIP, STOP, Counters, Enrichment, Policy, Progress, StopOnBadRecord, run, run_enriched
 from .sinks import CsvSink, NdjsonSink, Quarantine, Sink, SummarySink, open_output
@@ -88,9 +89,15 @@ def _command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sink = _sink(args, out, counters)
     progress = Progress(counters, args.progress_every) if args.progress else None
+    to = _format(args)
+    split = enrichment is None and parallel_ok([n for n, _ in inputs], stages, to, policy.mode == STOP, args.jobs)
     code = EXIT_OK
     try:
-        if enrichment is None:
+        if split:
+            run_parallel(
+                inputs[0][0], stages, to, args.columns, out, policy, counters, args.jobs, progress, args.max_line
+            )
+        elif enrichment is None:
             run(inputs, Pipeline(stages), sink, policy, counters, progress, args.max_line)
         else:
             run_enriched(
@@ -354,8 +361,12 @@ def _policy(args: argparse.Namespace) -> Policy:
         raise UsageError(f"cannot write the quarantine file {path!r}: {exc.strerror or exc}") from None
 
 
+def _format(args: argparse.Namespace) -> str:
+    return {"to-csv": "csv", "summary": "summary", "to-ndjson": "ndjson"}.get(args.command) or args.to
+
+
 def _sink(args: argparse.Namespace, out: BinaryIO, counters: Counters) -> Sink:
-    to = {"to-csv": "csv", "summary": "summary", "to-ndjson": "ndjson"}.get(args.command) or args.to
+    to = _format(args)
     if to == "csv":
         return CsvSink(out, args.columns)
     if to == "summary":
@@ -409,6 +420,13 @@ def _common(p: argparse.ArgumentParser, *, to: bool = True) -> None:
     group.add_argument("--gzip", action="store_true", help="gzip-compress the output")
     group.add_argument(
         "--max-line", type=_count, default=MAX_LINE, metavar="BYTES", help="longer lines are bad records"
+    )
+    group.add_argument(
+        "--jobs",
+        type=_count,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="processes for one big uncompressed file through stateless stages (default: up to 2)",
     )
     group.add_argument("--progress", action="store_true", help="print counters on stderr while running")
     group.add_argument("--progress-every", type=_positive_seconds, default=2.0, metavar="S")

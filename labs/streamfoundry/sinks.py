@@ -76,7 +76,7 @@ class NdjsonSink(Sink):
 
     def __init__(self, out: BinaryIO) -> None:
         super().__init__(out)
-        self._pending: list[bytes] = []
+        raise NotImplementedError('TODO(streamfoundry.NdjsonSink.__init__): a buffer for the lines of the current chunk')
 
     def write(self, record: Record) -> None:
         raise NotImplementedError('TODO(streamfoundry.NdjsonSink.write): serialize one line; keep it until flush')

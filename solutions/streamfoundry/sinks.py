@@ -76,18 +76,22 @@ class NdjsonSink(Sink):
 
     def __init__(self, out: BinaryIO) -> None:
         super().__init__(out)
-        self._pending: list[bytes] = []
+        # BEGIN SOLUTION: a buffer for the lines of the current chunk
+        # One growing buffer, not a list of small bytes objects: orjson hands out each result in a
+        # block sized for a bigger document, and thousands of those held at once cost ~4 kB each.
+        self._pending = bytearray()
+        # END SOLUTION
 
     def write(self, record: Record) -> None:
         # BEGIN SOLUTION: serialize one line; keep it until flush
-        self._pending.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        self._pending += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         self.emitted += 1
         # END SOLUTION
 
     def flush(self) -> None:
         # BEGIN SOLUTION: one write for everything pending
         if self._pending:
-            data = b"".join(self._pending)
+            data = bytes(self._pending)
             self._pending.clear()
             self._send(data)
         # END SOLUTION

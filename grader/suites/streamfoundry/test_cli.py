@@ -160,6 +160,28 @@ def test_pipes_compose_like_run(sf_cli, events, tmp_path):
     )
 
 
+@M1
+@pytest.mark.hint(4)
+def test_two_processes_agree_with_one(sf_cli, events, tmp_path):
+    """--jobs 2 (segments in worker processes) gives the same output, counters and quarantine as --jobs 1"""
+    found = events(20_000, seed=25, kind="events-hostile")
+    split_at = {"STREAMFOUNDRY_MIN_PARALLEL_BYTES": "1"}  # the reference splits files of 32 MB and more
+    runs = {}
+    for jobs in ("1", "2"):
+        target = tmp_path / f"bad-{jobs}.ndjson"
+        args = ["run", str(found.path), "--stage", "filter exists user", "--stage", "explode tags"]
+        result = sf_cli.run(*args, "--to", "csv", "--jobs", jobs, "--quarantine", str(target), env=split_at)
+        ok(result, f"--jobs {jobs}")
+        runs[jobs] = (result.stdout, target.read_bytes(), counters(result.err))
+    one, two = runs["1"], runs["2"]
+    assert one[0] == two[0], "--jobs 2 must write exactly the bytes --jobs 1 writes (same rows, same order, one header)"
+    assert one[1] == two[1], "--jobs 2 must quarantine the same records with the same line numbers as --jobs 1"
+    same = ("processed", "emitted", "bad", "quarantined")
+    assert {k: one[2].get(k) for k in same} == {k: two[2].get(k) for k in same}, (
+        f"the counters differ: --jobs 1 {one[2]}, --jobs 2 {two[2]}"
+    )
+
+
 # ---- bad records ----------------------------------------------------------------------------------
 
 

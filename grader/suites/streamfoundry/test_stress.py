@@ -24,17 +24,9 @@ QUERY = "big_purchases"
 
 
 def etl(cli, path, *extra):
-    found = cli.measure(
-        "run",
-        str(path),
-        "--stage",
-        f"filter {FILTER}",
-        "--stage",
-        "select id,ts,user.country,amount",
-        "--to",
-        "csv",
-        *extra,
-    )
+    # --jobs 1: one process, so that the memory measured is your streaming loop's
+    stages = ["--stage", f"filter {FILTER}", "--stage", "select id,ts,user.country,amount"]
+    found = cli.measure("run", str(path), *stages, "--to", "csv", "--jobs", "1", *extra)
     assert found.returncode == 0, found.describe()
     return found
 
@@ -74,13 +66,13 @@ def test_memory_flat_from_n_to_4n(sf_cli, reference_cli, events, scale, evidence
 @pytest.mark.hint(4)
 def test_slow_sink_does_not_grow_memory(sf_cli, events, scale, evidence):
     """stdout read at a throttled rate with a fast source: memory stays at its fast-reader level"""
-    n = scale.pick(10_000, 100_000, 400_000)
+    n = scale.pick(40_000, 100_000, 400_000)  # at least 25 MB: an unbounded queue of output bytes must show
     small, large = events(n, seed=32), events(4 * n, seed=32)
-    baseline = sf_cli.measure("to-ndjson", str(small.path), "-q")
+    baseline = sf_cli.measure("to-ndjson", str(small.path), "-q", "--jobs", "1")
     assert baseline.returncode == 0, baseline.describe()
-    seconds = scale.pick(1.5, 3.0, 6.0)
+    seconds = scale.pick(2.0, 3.0, 6.0)
     rate = 1_000_000  # bytes per second: far slower than the program can produce
-    proc = sf_cli.popen("to-ndjson", str(large.path), "-q", stderr=subprocess.PIPE)
+    proc = sf_cli.popen("to-ndjson", str(large.path), "-q", "--jobs", "1", stderr=subprocess.PIPE)
     reader = SlowReader(proc.stdout, rate=rate, keep=64).start()
     with RssSampler(proc.pid) as sampler:
         deadline = time.monotonic() + seconds
