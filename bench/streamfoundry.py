@@ -114,7 +114,7 @@ def main() -> int:
     data = ensure("events", lines, args.seed, progress=True)
     packed = ensure("events", lines, args.seed, gzip=True, progress=True) if not args.no_gzip else None
     py = [sys.executable, "-m", "solutions.streamfoundry"]
-    ours_filter = ["run", "--stage", f"filter {FILTER}", "--stage", "select " + ",".join(FIELDS), "--to", "csv", "-q"]
+    stages = ["--stage", f"filter {FILTER}", "--stage", "select " + ",".join(FIELDS), "--to", "csv", "-q"]
     size_mb = data.path.stat().st_size / 1e6
     machine = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     print(f"StreamFoundry vs jq and Miller: {lines:,} events, {size_mb:,.0f} MB ({machine})")
@@ -139,7 +139,7 @@ def main() -> int:
         print()
 
     # 1. filter + project to CSV
-    results = {"StreamFoundry": timed([*py, str(data.path), *ours_filter], args.rounds)}
+    results = {"StreamFoundry": timed([*py, "run", str(data.path), *stages], args.rounds)}
     if jq:
         results["jq"] = timed([jq, "-r", JQ_FILTER, str(data.path)], args.rounds)
     if mlr:
@@ -156,8 +156,8 @@ def main() -> int:
         checks.append(("Miller", same_rows(ours_rows, rows_of(results["Miller"][0].stdout, header=True))))
 
     # 2. group-by
-    group = ["summarize", "--by", "type", "--sum", "duration_ms", "--to", "csv", "-q"]
-    results = {"StreamFoundry": timed([*py, str(data.path), *group], args.rounds)}
+    group = ["--by", "type", "--sum", "duration_ms", "--to", "csv", "-q"]
+    results = {"StreamFoundry": timed([*py, "summarize", str(data.path), *group], args.rounds)}
     if mlr:
         results["Miller"] = timed([mlr, "--ijson", "--ocsv", *MLR_GROUP, str(data.path)], args.rounds)
     report("group-by type: count/sum/min/max", results)
@@ -171,7 +171,7 @@ def main() -> int:
     # 3. the same filter on the gzip file
     if packed is not None:
         gz = str(packed.path)
-        results = {"StreamFoundry": timed([*py, gz, *ours_filter], args.rounds)}
+        results = {"StreamFoundry": timed([*py, "run", gz, *stages], args.rounds)}
         if jq:
             results["jq"] = timed(["sh", "-c", f"gzip -dc '{gz}' | '{jq}' -r '{JQ_FILTER}'"], args.rounds)
         if mlr:

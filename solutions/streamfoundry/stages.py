@@ -248,13 +248,20 @@ class Summarize(Stage):
         self.sum_paths = [split_path(s) for s in self.sums]
         self.max_groups = max_groups
         # BEGIN SOLUTION: the state you need (a dict of groups, and the other-group)
-        self._groups: dict[tuple[Any, ...], list[Any]] = {}
+        self._groups: dict[Any, list[Any]] = {}
         self._other: list[Any] | None = None
+        # one field to group by, one level deep: its value is the key itself (no tuple to build)
+        self._single = self.by_paths[0][0] if len(self.by_paths) == 1 and len(self.by_paths[0]) == 1 else None
+        self._slots = [(1 + 3 * i, path[0] if len(path) == 1 else None, path) for i, path in enumerate(self.sum_paths)]
         # END SOLUTION
 
     def process(self, record: Record) -> Sequence[Record]:
         # BEGIN SOLUTION: find or make the group (or the other-group past the cap), then update count, sum, min, max
-        key = tuple(_hashable(lookup(record, path)) for path in self.by_paths)
+        if self._single is not None:
+            value = record.get(self._single)
+            key = value if type(value) is str else _hashable(value)
+        else:
+            key = tuple(_hashable(lookup(record, path)) for path in self.by_paths)
         group = self._groups.get(key)
         if group is None:
             if len(self._groups) < self.max_groups:
@@ -264,14 +271,16 @@ class Summarize(Stage):
                     self._other = _new_group(len(self.sums))
                 group = self._other
         group[0] += 1
-        for i, path in enumerate(self.sum_paths):
-            value = lookup(record, path) if len(path) > 1 else record.get(path[0])
-            if (type(value) is int or type(value) is float) and not (type(value) is float and math.isnan(value)):
-                at = 1 + 3 * i
+        for at, name, path in self._slots:
+            value = record.get(name) if name is not None else lookup(record, path)
+            kind = type(value)
+            if kind is int or (kind is float and not math.isnan(value)):  # type: ignore[arg-type]
                 group[at] += value
-                if group[at + 1] is None or value < group[at + 1]:
+                low = group[at + 1]
+                if low is None or value < low:
                     group[at + 1] = value
-                if group[at + 2] is None or value > group[at + 2]:
+                high = group[at + 2]
+                if high is None or value > high:
                     group[at + 2] = value
         return ()
         # END SOLUTION
@@ -281,11 +290,13 @@ class Summarize(Stage):
         ordered = sorted(self._groups.items(), key=lambda kv: (-kv[1][0], orjson.dumps(kv[0]).decode()))
         out = [self._record(key, group) for key, group in ordered]
         if self._other is not None:
-            out.append(self._record(tuple(OTHER for _ in self.by), self._other))
+            other = OTHER if self._single is not None else tuple(OTHER for _ in self.by)
+            out.append(self._record(other, self._other))
         return out
 
-    def _record(self, key: tuple[Any, ...], group: list[Any]) -> Record:
-        record: Record = {name: _unhashable(value) for name, value in zip(self.by, key, strict=True)}
+    def _record(self, key: Any, group: list[Any]) -> Record:
+        keys = (key,) if self._single is not None else key
+        record: Record = {name: _unhashable(value) for name, value in zip(self.by, keys, strict=True)}
         record["count"] = group[0]
         for i, name in enumerate(self.sums):
             at = 1 + 3 * i
