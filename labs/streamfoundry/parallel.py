@@ -18,6 +18,7 @@ import gzip
 import io
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import stat
 import time
@@ -29,7 +30,7 @@ from typing import Any, BinaryIO
 from .records import BadRecord, read_records
 from .runner import Counters, Policy, Progress, reject
 from .sinks import CsvSink, NdjsonSink, Sink
-from .stages import Explode, Filter, Pipeline, Record, Rename, Select, SetField, Stage, StageError
+from .stages import Explode, Filter, Pipeline, Record, Rename, Select, SetField, Stage, StageError, Summarize
 
 SEGMENT = 8 << 20  # bytes of input per task
 # Below this size a second process costs more than it saves. Tests lower it with the variable.
@@ -39,12 +40,18 @@ STATELESS = (Filter, Select, Rename, SetField, Explode)
 _JOB: dict[str, Any] = {}  # what the workers need; they inherit it through fork
 
 
-def parallel_ok(names: Sequence[str], stages: Sequence[Stage], to: str, stop: bool, jobs: int) -> bool:
-    """True when the run can be split: one big uncompressed regular file, stateless stages only,
-    NDJSON or CSV output, and a policy that does not stop at the first bad record."""
-    if jobs < 2 or len(names) != 1 or names[0] == "-" or stop or to not in ("ndjson", "csv"):
+def parallel_ok(names: Sequence[str], stages: Sequence[Stage], to: str, policy: str, jobs: int) -> bool:
+    """True when the run can be split: one big uncompressed regular file, a policy that does not
+    stop at the first bad record, and either stateless stages into NDJSON or CSV, or stateless
+    stages around one ``summarize`` (whose parts merge; bad records only skipped, so that a
+    fallback to one process never writes a quarantine entry twice)."""
+    if jobs < 2 or len(names) != 1 or names[0] == "-" or policy == "stop" or not hasattr(os, "fork"):
         return False
-    if not hasattr(os, "fork") or not all(type(s) in STATELESS for s in stages):
+    kinds = [type(s) for s in stages]
+    if kinds.count(Summarize) == 1:
+        if policy != "skip" or not all(k in STATELESS for k in kinds if k is not Summarize):
+            return False
+    elif to not in ("ndjson", "csv") or not all(k in STATELESS for k in kinds):
         return False
     try:
         info = os.stat(names[0])
@@ -53,6 +60,10 @@ def parallel_ok(names: Sequence[str], stages: Sequence[Stage], to: str, stop: bo
     except OSError:
         return False
     return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_PARALLEL_BYTES and not compressed
+
+
+class Fallback(Exception):  # noqa: N818
+    """The parts cannot be merged exactly (a part's group table overflowed): run in one process."""
 
 
 def split(path: str, size: int = SEGMENT) -> list[tuple[int, int]]:
@@ -80,15 +91,21 @@ def run_parallel(
     jobs: int,
     progress: Progress | None = None,
     max_line: int = 1 << 20,
+    sink: Sink | None = None,
 ) -> None:
     """Process ``path`` with ``jobs`` worker processes; output, counters and policy exactly as a
-    sequential run would give them (line numbers of bad records included)."""
+    sequential run would give them (line numbers of bad records included). With a ``summarize``
+    stage, each worker summarizes its part, the parts are merged in file order and the groups go
+    through the stages after it into ``sink``; Fallback if the parts cannot be merged exactly."""
+    at = next((i for i, stage in enumerate(stages) if isinstance(stage, Summarize)), None)
     _JOB.update(path=path, stages=list(stages), to=to, columns=list(columns) if columns else None, max_line=max_line)
+    _JOB["summarize_at"] = at
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_ignore_sigint)
     window: deque[tuple[tuple[int, int], Future[Any]]] = deque()
     ranges = iter(split(path))
     writer = _Writer(out, counters)
     header_columns = list(columns) if columns else None
+    merged: Summarize | None = None
     line_offset = 0
     try:
 
@@ -104,7 +121,15 @@ def run_parallel(
             span, future = window.popleft()
             data, lines, processed, emitted, bad, used, waited = future.result()
             fill()
-            if to == "csv" and emitted:
+            if at is not None:
+                part = pickle.loads(data)
+                if part.overflowed or (merged is not None and merged.overflowed):
+                    raise Fallback
+                if merged is None:
+                    merged = part
+                else:
+                    merged.merge(part)
+            elif to == "csv" and emitted:
                 if header_columns is None:
                     header_columns = used
                 if used != header_columns:
@@ -114,13 +139,23 @@ def run_parallel(
                     writer.header(header_columns)
             for line, reason, detail, raw in bad:
                 reject(policy, counters, path, line_offset + line, BadRecord(reason, detail, raw))
-            writer.send(data)
+            if at is None:
+                writer.send(data)
+                counters.emitted += emitted
             line_offset += lines
             counters.processed += processed
-            counters.emitted += emitted
             counters.input_wait += waited
             if progress is not None:
                 progress.tick()
+        if at is not None and sink is not None:
+            if merged is not None:
+                after = Pipeline(stages[at + 1 :])
+                for record in merged.finish():
+                    after.push(record, sink.write)
+                after.finish(sink.write)
+            sink.close()
+            counters.emitted, counters.output_wait = sink.emitted, sink.wait
+            return
         if to == "csv" and header_columns and not writer.header_done:
             writer.header(header_columns)
         writer.close()
@@ -178,7 +213,12 @@ def _segment(
     job = _JOB
     to = job["to"]
     columns = list(columns or job["columns"] or []) or None
-    pipeline = Pipeline(job["stages"])
+    at = job.get("summarize_at")
+    stages = list(job["stages"])
+    if at is not None:
+        config = stages[at]
+        stages = [*stages[:at], Summarize(config.by, config.sums, config.max_groups)]  # a fresh one per part
+    pipeline = Pipeline(stages)
     buffer = io.BytesIO()
     state: dict[str, Any] = {"sink": None, "skip": 0, "columns": columns}
 
@@ -214,6 +254,10 @@ def _segment(
                 import orjson
 
                 bad.append((line, "stage error", str(exc), orjson.dumps(outcome)))
+    if at is not None:
+        # the part's groups, not its output: the parent merges the parts in file order
+        lines = reading.newlines + (1 if reading.last not in (b"", b"\n") else 0)
+        return pickle.dumps(stages[at]), lines, processed, 0, bad, None, reading.seconds
     pipeline.finish(emit)
     sink = state["sink"]
     emitted = 0

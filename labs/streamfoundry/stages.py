@@ -32,6 +32,7 @@ from .expr import MISSING, EvalError, compile_expr, lookup, parse
 Record = dict[str, Any]
 Emit = Callable[[Record], None]
 OTHER = "(other)"  # the group that collects every key beyond Summarize's cap
+EXACT = 1074  # float sums are kept as integers in units of 2**-EXACT (every finite float is one)
 
 
 class StageError(Exception):
@@ -173,6 +174,9 @@ class Summarize(Stage):
     numeric values (other values are ignored).
 
     - The group key is the tuple of values at the ``by`` paths.
+    - Sums are exact: integers as integers, floats added without rounding and rounded once at the
+      end (like ``math.fsum``), so the order of the records does not change the result. NaN and
+      infinities are not numbers here.
     - At most ``max_groups`` groups are kept. Once that many exist, a record with a new key is
       counted in one extra group whose ``by`` fields all read ``"(other)"``: memory stays
       bounded however many distinct keys arrive, and no record goes uncounted.
@@ -181,6 +185,12 @@ class Summarize(Stage):
       (null when the group had no numeric value). Order: largest count first, ties by key
       text; the other-group last.
     - ``process`` emits nothing.
+    - ``merge(other)`` folds in a Summarize with the same settings that saw a *later* part of the
+      input, so that this one reads as if it had seen both parts in order (counts, sums, min, max
+      added up; new keys take free places in the order ``other`` first saw them, the rest join the
+      other-group). That is exact when ``other.overflowed`` is false; with several processes, each
+      summarizes its part of a file and the parts are merged in file order.
+    - ``overflowed``: True once a key had to go to the other-group.
     """
 
     name = "summarize"
@@ -197,6 +207,13 @@ class Summarize(Stage):
 
     def process(self, record: Record) -> Sequence[Record]:
         raise NotImplementedError('TODO(streamfoundry.Summarize.process): find or make the group (or the other-group past the cap), then update count, sum, min, max')
+
+    @property
+    def overflowed(self) -> bool:
+        raise NotImplementedError('TODO(streamfoundry.Summarize.overflowed): has any record gone to the other-group?')
+
+    def merge(self, other: Summarize) -> None:
+        raise NotImplementedError("TODO(streamfoundry.Summarize.merge): add other's groups into ours in other's first-seen order (dicts keep insertion order)")
 
     def finish(self) -> Sequence[Record]:
         raise NotImplementedError('TODO(streamfoundry.Summarize.finish): one record per group in the documented order')

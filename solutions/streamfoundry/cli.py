@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from .enrich import TableLookup
 from .expr import ExprError
-from .parallel import parallel_ok, run_parallel
+from .parallel import Fallback, parallel_ok, run_parallel
 from .records import MAX_LINE, open_input
 from .runner import QUARANTINE, SKIP, STOP, Counters, Enrichment, Policy, Progress, StopOnBadRecord, run, run_enriched
 from .sinks import CsvSink, NdjsonSink, Quarantine, Sink, SummarySink, open_output
@@ -90,13 +90,30 @@ def _command(args: argparse.Namespace) -> int:
     sink = _sink(args, out, counters)
     progress = Progress(counters, args.progress_every) if args.progress else None
     to = _format(args)
-    split = enrichment is None and parallel_ok([n for n, _ in inputs], stages, to, policy.mode == STOP, args.jobs)
+    split = enrichment is None and parallel_ok([n for n, _ in inputs], stages, to, policy.mode, args.jobs)
     code = EXIT_OK
     try:
         if split:
-            run_parallel(
-                inputs[0][0], stages, to, args.columns, out, policy, counters, args.jobs, progress, args.max_line
-            )
+            try:
+                run_parallel(
+                    inputs[0][0],
+                    stages,
+                    to,
+                    args.columns,
+                    out,
+                    policy,
+                    counters,
+                    args.jobs,
+                    progress,
+                    args.max_line,
+                    sink,
+                )
+            except Fallback:  # nothing was written yet: do it again in one process, with fresh stages
+                counters = Counters()
+                sink = _sink(args, out, counters)
+                progress = Progress(counters, args.progress_every) if args.progress else None
+                stages = _build(args)[0]
+                run(inputs, Pipeline(stages), sink, policy, counters, progress, args.max_line)
         elif enrichment is None:
             run(inputs, Pipeline(stages), sink, policy, counters, progress, args.max_line)
         else:

@@ -32,6 +32,7 @@ from .expr import MISSING, EvalError, compile_expr, lookup, parse
 Record = dict[str, Any]
 Emit = Callable[[Record], None]
 OTHER = "(other)"  # the group that collects every key beyond Summarize's cap
+EXACT = 1074  # float sums are kept as integers in units of 2**-EXACT (every finite float is one)
 
 
 class StageError(Exception):
@@ -227,6 +228,9 @@ class Summarize(Stage):
     numeric values (other values are ignored).
 
     - The group key is the tuple of values at the ``by`` paths.
+    - Sums are exact: integers as integers, floats added without rounding and rounded once at the
+      end (like ``math.fsum``), so the order of the records does not change the result. NaN and
+      infinities are not numbers here.
     - At most ``max_groups`` groups are kept. Once that many exist, a record with a new key is
       counted in one extra group whose ``by`` fields all read ``"(other)"``: memory stays
       bounded however many distinct keys arrive, and no record goes uncounted.
@@ -235,6 +239,12 @@ class Summarize(Stage):
       (null when the group had no numeric value). Order: largest count first, ties by key
       text; the other-group last.
     - ``process`` emits nothing.
+    - ``merge(other)`` folds in a Summarize with the same settings that saw a *later* part of the
+      input, so that this one reads as if it had seen both parts in order (counts, sums, min, max
+      added up; new keys take free places in the order ``other`` first saw them, the rest join the
+      other-group). That is exact when ``other.overflowed`` is false; with several processes, each
+      summarizes its part of a file and the parts are merged in file order.
+    - ``overflowed``: True once a key had to go to the other-group.
     """
 
     name = "summarize"
@@ -252,7 +262,7 @@ class Summarize(Stage):
         self._other: list[Any] | None = None
         # one field to group by, one level deep: its value is the key itself (no tuple to build)
         self._single = self.by_paths[0][0] if len(self.by_paths) == 1 and len(self.by_paths[0]) == 1 else None
-        self._slots = [(1 + 3 * i, path[0] if len(path) == 1 else None, path) for i, path in enumerate(self.sum_paths)]
+        self._slots = [(1 + 4 * i, path[0] if len(path) == 1 else None, path) for i, path in enumerate(self.sum_paths)]
         # END SOLUTION
 
     def process(self, record: Record) -> Sequence[Record]:
@@ -274,15 +284,47 @@ class Summarize(Stage):
         for at, name, path in self._slots:
             value = record.get(name) if name is not None else lookup(record, path)
             kind = type(value)
-            if kind is int or (kind is float and not math.isnan(value)):  # type: ignore[arg-type]
+            if kind is int:
                 group[at] += value
-                low = group[at + 1]
-                if low is None or value < low:
-                    group[at + 1] = value
-                high = group[at + 2]
-                if high is None or value > high:
-                    group[at + 2] = value
+            elif kind is float and math.isfinite(value):  # type: ignore[arg-type]
+                # floats are added exactly, as integers in units of 2**-1074 (the smallest float):
+                # the sum is then independent of the order, and correctly rounded at the end
+                numerator, denominator = value.as_integer_ratio()  # type: ignore[union-attr]
+                group[at + 1] = (group[at + 1] or 0) + (numerator << (EXACT - denominator.bit_length() + 1))
+            else:
+                continue
+            low = group[at + 2]
+            if low is None or value < low:
+                group[at + 2] = value
+            high = group[at + 3]
+            if high is None or value > high:
+                group[at + 3] = value
         return ()
+        # END SOLUTION
+
+    @property
+    def overflowed(self) -> bool:
+        # BEGIN SOLUTION: has any record gone to the other-group?
+        return self._other is not None
+        # END SOLUTION
+
+    def merge(self, other: Summarize) -> None:
+        # BEGIN SOLUTION: add other's groups into ours in other's first-seen order (dicts keep insertion order)
+        width = 1 + 4 * len(self.sums)
+        for key, theirs in other._groups.items():
+            ours = self._groups.get(key)
+            if ours is None:
+                if len(self._groups) < self.max_groups:
+                    self._groups[key] = list(theirs)
+                    continue
+                if self._other is None:
+                    self._other = _new_group(len(self.sums))
+                ours = self._other
+            _fold(ours, theirs, width)
+        if other._other is not None:
+            if self._other is None:
+                self._other = _new_group(len(self.sums))
+            _fold(self._other, other._other, width)
         # END SOLUTION
 
     def finish(self) -> Sequence[Record]:
@@ -299,19 +341,37 @@ class Summarize(Stage):
         record: Record = {name: _unhashable(value) for name, value in zip(self.by, keys, strict=True)}
         record["count"] = group[0]
         for i, name in enumerate(self.sums):
-            at = 1 + 3 * i
-            has_values = group[at + 1] is not None
-            record[f"{name}_sum"] = group[at] if has_values else None
-            record[f"{name}_min"] = group[at + 1]
-            record[f"{name}_max"] = group[at + 2]
+            at = 1 + 4 * i
+            whole, scaled = group[at], group[at + 1]
+            if group[at + 2] is None:
+                total = None  # no numeric value in this group
+            elif scaled is None:
+                total = whole
+            else:
+                total = ((whole << EXACT) + scaled) / (1 << EXACT)  # int / int: correctly rounded
+            record[f"{name}_sum"] = total
+            record[f"{name}_min"] = group[at + 2]
+            record[f"{name}_max"] = group[at + 3]
         return record
 
 
 def _new_group(sums: int) -> list[Any]:
     group: list[Any] = [0]
     for _ in range(sums):
-        group += [0, None, None]
+        group += [0, None, None, None]  # integer sum, exact float sum (scaled), min, max
     return group
+
+
+def _fold(ours: list[Any], theirs: list[Any], width: int) -> None:
+    """Add one group's figures into another's: [count, (int sum, float sum, min, max) per field]."""
+    ours[0] += theirs[0]
+    for at in range(1, width, 4):
+        ours[at] += theirs[at]
+        if theirs[at + 1] is not None:
+            ours[at + 1] = (ours[at + 1] or 0) + theirs[at + 1]
+        for pick, slot in ((min, at + 2), (max, at + 3)):
+            if theirs[slot] is not None:
+                ours[slot] = theirs[slot] if ours[slot] is None else pick(ours[slot], theirs[slot])
     # END SOLUTION
 
 

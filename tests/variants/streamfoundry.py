@@ -129,7 +129,13 @@ VARIANTS = [
     Variant(
         name="unbounded_group_by",
         mistake="summarize keeps a group for every distinct key, ignoring max_groups",
-        patches=[("stages.py", "            if len(self._groups) < self.max_groups:", "            if True:")],
+        patches=[
+            (
+                "stages.py",
+                "        if group is None:\n            if len(self._groups) < self.max_groups:",
+                "        if group is None:\n            if True:",
+            )
+        ],
         test="test_stages.py::test_summarize_caps_groups_with_an_other_bucket",
         message="at most 21 groups",
     ),

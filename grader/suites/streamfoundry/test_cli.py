@@ -180,6 +180,23 @@ def test_two_processes_agree_with_one(sf_cli, events, tmp_path):
     assert {k: one[2].get(k) for k in same} == {k: two[2].get(k) for k in same}, (
         f"the counters differ: --jobs 1 {one[2]}, --jobs 2 {two[2]}"
     )
+    grouped = [
+        sf_cli.run(
+            "summarize",
+            str(found.path),
+            "--by",
+            "user.country",
+            "--sum",
+            "duration_ms,amount",
+            "--jobs",
+            j,
+            env=split_at,
+        )
+        for j in ("1", "2")
+    ]
+    assert ok(grouped[0], "summarize --jobs 1").stdout == ok(grouped[1], "summarize --jobs 2").stdout, (
+        "summarize with --jobs 2 (parts merged with Summarize.merge) must give exactly the groups of --jobs 1"
+    )
 
 
 # ---- bad records ----------------------------------------------------------------------------------

@@ -187,6 +187,43 @@ def test_summarize_counts_sums_min_max(sf):
     )
 
 
+@M2
+@pytest.mark.hint(2)
+def test_summarize_sums_exactly(sf):
+    """float sums are exact (rounded once, like math.fsum): the order of the records does not matter"""
+    records = [{"k": "a", "v": 0.1} for _ in range(10)] + [{"k": "b", "v": x} for x in (1e16, 1.0, -1e16)]
+    got = {g["k"]: g["v_sum"] for g in sf.run_stages([sf.Summarize(["k"], ["v"])], records)}
+    assert got == {"a": 1.0, "b": 1.0}, (
+        f"0.1 added ten times is 1.0 and 1e16 + 1 - 1e16 is 1.0 when summed exactly; got {got}. Adding floats "
+        "one by one rounds at every step (math.fsum, or integers, avoid that)"
+    )
+
+
+@pytest.mark.points(2)
+@M2
+@pytest.mark.hint(2)
+def test_summarize_parts_merge_like_one_pass(sf):
+    """Summarize.merge of parts, in order, gives what one pass over everything gives"""
+    records = [{"k": f"k{(i * 7) % 13}", "v": i % 5 + 0.25} for i in range(300)]
+    for max_groups in (50, 9):
+        whole = sf.run_stages([sf.Summarize(["k"], ["v"], max_groups=max_groups)], [dict(r) for r in records])
+        merged = sf.Summarize(["k"], ["v"], max_groups=max_groups)
+        for start, end in ((0, 120), (120, 200), (200, 300)):
+            part = sf.Summarize(["k"], ["v"], max_groups=50)
+            for record in records[start:end]:
+                part.process(dict(record))
+            assert not part.overflowed, "a part with 13 keys and max_groups=50 must not report overflowed"
+            merged.merge(part)
+        got = list(merged.finish())
+        assert got == whole, (
+            f"with max_groups={max_groups}: merging three parts in order gave {got[:3]}..., one pass gave "
+            f"{whole[:3]}... (new keys take free places in the order the part first saw them)"
+        )
+        assert merged.overflowed == (max_groups < 13), (
+            f"overflowed should be {max_groups < 13} (max_groups={max_groups})"
+        )
+
+
 @pytest.mark.points(2)
 @M1
 @pytest.mark.hint(4)
