@@ -311,6 +311,8 @@ def test_hostile_filter_is_never_executed(sf, tmp_path):
             sf.Filter(text).process({"type": "x"})
         except sf.ExprError:
             rejected = True
+        except NotImplementedError:
+            raise  # a stub: not started
         except Exception:
             rejected = False
         else:
