@@ -272,6 +272,8 @@ class _Parser:
             return self.error("indexing is not allowed (use a field path such as items.sku)", token)
         if token.kind == "op" and token.value == ".":
             return self.error("attribute access is not allowed (only field paths such as user.country)", token)
+        if token.kind == "op":
+            return self.error(f"unexpected {token.value!r}", token)
         shown = token.value if token.kind != "string" else repr(token.value)
         return self.error(f"unexpected {token.kind} {shown}", token)
 
