@@ -139,8 +139,8 @@ def cmd_data_list(args: argparse.Namespace) -> int:
     kinds = Table(title="dataset kinds", title_justify="left")
     kinds.add_column("kind")
     kinds.add_column("what it holds")
-    for name, (description, _, _) in KINDS.items():
-        kinds.add_row(name, description)
+    for name, kind in KINDS.items():
+        kinds.add_row(name, kind[0])
     out.print(kinds)
     folder = data_dir()
     files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) if folder.exists() else []

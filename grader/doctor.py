@@ -25,12 +25,15 @@ PACKAGES = (
     "hdrhistogram",
     "rich",
     "hypothesis",
+    "orjson",
 )
 TOOLS = {
     "pg_ctl": ("postgres", "PostgreSQL projects (postgreslift, queuesmith)"),
     "chromium": ("chromium", "browser checks of the live-tail page (livetail)"),
     "strace": ("strace", "fsync-order checks (safestate)"),
     "goaccess": ("goaccess", "the LogLens benchmark"),
+    "jq": ("jq", "the StreamFoundry benchmark"),
+    "mlr": ("mlr", "the StreamFoundry benchmark (Miller)"),
 }
 MIN_FREE_GB = 5
 

@@ -11,6 +11,8 @@ HOW = {
     "chromium": "install Chromium (Debian: apt-get install chromium)",
     "strace": "install strace (Debian: apt-get install strace)",
     "goaccess": "install GoAccess (Debian: apt-get install goaccess)",
+    "jq": "install jq (Debian: apt-get install jq)",
+    "mlr": "install Miller (Debian: apt-get install miller)",
 }
 
 
