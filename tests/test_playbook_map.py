@@ -9,7 +9,7 @@ from functools import cache
 
 import pytest
 
-from grader.course import PROJECTS, ROOT
+from grader.course import BY_NAME, PROJECTS, ROOT
 
 MAP = ROOT / "docs" / "playbook-map.md"
 # The playbook's ten sections and the topic numbers each one holds (seeds/004: the content index).
@@ -87,6 +87,20 @@ def test_depth_is_one_of_the_four_kinds():
         elif f"{match.group('number')} {match.group('name')}" not in names:
             bad.append(f"topic {row.number}: {row.depth!r} names no project of the course")
     assert not bad, "\n".join(bad)
+
+
+def test_not_yet_names_a_project_still_to_come():
+    # once a project has a grading suite, its "not yet" rows are stale: either it teaches the topic
+    # (fill the row in) or it does not (name the later project that will)
+    stale = []
+    for row in rows():
+        match = NOT_YET.match(row.depth)
+        if match and match.group("name") in BY_NAME and BY_NAME[match.group("name")].available:
+            stale.append(
+                f"topic {row.number} says '{row.depth}', but {match.group('name')} has a grading suite now: "
+                "fill the row in from what it teaches, or name a later project"
+            )
+    assert not stale, "\n".join(stale)
 
 
 def test_counts_in_the_summary_match_the_table():
