@@ -1,0 +1,47 @@
+"""Gradescope's results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..outcomes import PASSED, SKIPPED
+from ..runner import Run
+from .common import student_message, title
+
+HIDDEN_VISIBILITY = "after_due_date"
+
+
+def document(run: Run, show_hidden: bool = False, hidden_visibility: str = HIDDEN_VISIBILITY) -> dict:
+    tests = []
+    for number, r in enumerate((r for r in run.results if r.outcome != SKIPPED), 1):
+        test = {
+            "name": title(r),
+            "number": str(number),
+            "score": r.score,
+            "max_score": r.points,
+            "status": "passed" if r.outcome == PASSED else "failed",
+            "output": student_message(r, show_hidden) or "passed",
+            "visibility": hidden_visibility if r.hidden else "visible",
+        }
+        if r.milestone:
+            test["tags"] = [f"milestone-{r.milestone}"]
+        tests.append(test)
+    counts: dict[str, int] = {}
+    for r in run.results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+    return {
+        "score": run.score,
+        "max_score": run.max_score,
+        "execution_time": int(round(run.elapsed)),
+        "output": f"iolab grade ({run.scale.name} scale): {summary}",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write(run: Run, path: Path, show_hidden: bool = False, hidden_visibility: str = HIDDEN_VISIBILITY) -> Path:
+    path.write_text(json.dumps(document(run, show_hidden, hidden_visibility), indent=2) + "\n")
+    return path
