@@ -11,8 +11,14 @@ from rich.console import Console
 
 from . import course
 from .impl import ImplError
+from .reports.gradescope import VISIBILITIES
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = """exit codes (for CI):
+  0  every graded test passed (gradebook: every submission was graded)
+  1  some tests failed or are not started (gradebook: some submissions ended with a problem)
+  2  usage or infrastructure error: a bad option, a missing file, a suite that could not run
+  130  interrupted (Ctrl-C)"""
 out = Console()
 err = Console(stderr=True)
 
@@ -36,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .reports import terminal
     from .runner import InfrastructureError, RunOptions, run
+    from .state import maybe_record
 
     options = RunOptions([args.project], impl=args.impl, scale=args.scale, milestone=args.milestone, keyword=args.k)
     try:
@@ -46,6 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not result.results:
         err.print("[yellow]no tests matched[/] (is the milestone number right?)")
         return EXIT_USAGE
+    maybe_record(result, complete=args.k is None)
     terminal.show(result, out, first_failures=3)
     return EXIT_OK if result.all_passed else EXIT_FAIL
 
@@ -53,6 +61,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from .reports import FORMATS, classroom, parse_formats, terminal, write
     from .runner import InfrastructureError, RunOptions, run
+    from .state import maybe_record
 
     formats = parse_formats(args.format) if args.format != "all" else list(FORMATS)
     projects = args.projects or [p.name for p in course.available_projects()]
@@ -65,9 +74,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except InfrastructureError as exc:
         err.print(f"[red]iolab: grading could not run[/]\n{exc}", highlight=False)
         return EXIT_USAGE
+    maybe_record(result)
     if "terminal" in formats:
         terminal.show(result, out, show_hidden=args.show_hidden)
-    files = write(result, formats, outdir or result.out, show_hidden=args.show_hidden)
+    files = write(result, formats, outdir or result.out, args.show_hidden, args.hidden_visibility)
     for path in files:
         err.print(f"wrote {path}", highlight=False)
     if "classroom" in formats:
@@ -109,10 +119,18 @@ def _with_progress(job, label: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
+    from . import state
     from .progress import course_progress, render
 
-    rows = _with_progress(lambda cb: course_progress(args.impl, cb), "checking every project (quick)")
-    out.print(render(rows))
+    if args.reset:
+        existed = state.reset()
+        print(f"{'cleared' if existed else 'nothing to clear in'} {state.state_file()}")
+        return EXIT_OK
+    rows = _with_progress(
+        lambda cb: course_progress(args.impl, cb, on_run=state.maybe_record), "checking every project (quick)"
+    )
+    out.print(render(rows, state.load()))
+    err.print(f"[dim]your record: {state.state_file()} (iolab progress --reset clears it)[/]", highlight=False)
     return EXIT_OK
 
 
@@ -213,7 +231,10 @@ def cmd_dev_stubs(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="iolab", description="iolab: build reliable I/O systems, graded by stress tests."
+        prog="iolab",
+        description="iolab: build reliable I/O systems, graded by stress tests.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -239,10 +260,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--extra-tests", action="append", default=[], metavar="DIR", help="hidden tests (DIR/<project>/)")
     p.add_argument("--show-hidden", action="store_true", help="show hidden tests' messages in student reports")
+    p.add_argument(
+        "--hidden-visibility",
+        choices=VISIBILITIES,
+        default="after_due_date",
+        help="when Gradescope shows hidden tests to students (default after_due_date)",
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("progress", help="every project and milestone: passed / failing / not started")
     p.add_argument("--impl", help="code to check (default labs)")
+    p.add_argument("--reset", action="store_true", help="clear your record of attempts and first passes")
     p.set_defaults(func=cmd_progress)
 
     data = sub.add_parser("data", help="generated datasets with exact ground truth").add_subparsers(

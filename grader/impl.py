@@ -24,6 +24,13 @@ from .course import ROOT
 ENV = "IOLAB_IMPL"
 
 
+# Why a check that compares with the reference is skipped in a student copy (no solutions/ there).
+REFERENCE_MISSING = (
+    "this check compares your code with the reference solution, which is not part of your copy of "
+    "the course; it runs when your instructor grades (Gradescope, iolab gradebook)"
+)
+
+
 class ImplError(Exception):
     """The requested implementation root does not exist or cannot be imported."""
 
@@ -50,6 +57,11 @@ class Root:
     def module(self, project: str) -> ModuleType:
         self.activate()
         return importlib.import_module(f"{self.package}.{project}")
+
+    @property
+    def present(self) -> bool:
+        """False when the root's folder is not in this copy (``solutions`` in a student copy)."""
+        return self.path is None or (Path(self.path) / self.package / "__init__.py").exists()
 
     def has(self, project: str) -> bool:
         self.activate()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ..impl import Root
+from ..impl import REFERENCE_MISSING, Root
 from ..outcomes import NotStarted
 
 MEMORY_CAP = 4 << 30  # address-space cap for code under test, so a runaway never takes the machine
@@ -58,17 +58,28 @@ def shown(argv: Sequence[str]) -> str:
 
 
 def limits(memory: int | None = MEMORY_CAP, fsize: int | None = None) -> Callable[[], None]:
-    """A preexec function: own session (so the whole tree can be signalled), resource caps."""
+    """A preexec function: own session (so the whole tree can be signalled), resource caps.
+
+    A cap never goes above the limit the grader itself runs under (``iolab gradebook`` sets
+    tighter ones, and only root may raise a hard limit): the lower of the two applies.
+    """
 
     def apply() -> None:
         os.setsid()
         if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            _lower(resource.RLIMIT_AS, memory)
         if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            _lower(resource.RLIMIT_FSIZE, fsize)
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG, not die
 
     return apply
+
+
+def _lower(which: int, value: int) -> None:
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, value))
 
 
 def kill_tree(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
@@ -84,6 +95,13 @@ class Cli:
     def __init__(self, root: Root, project: str) -> None:
         self.root = root
         self.project = project
+
+    def require(self) -> None:
+        """Skip the test when this root is not in this copy (the reference, in a student copy)."""
+        if not self.root.present:
+            import pytest
+
+            pytest.skip(REFERENCE_MISSING)
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", f"{self.root.package}.{self.project}", *args]
@@ -106,6 +124,7 @@ class Cli:
         memory: int | None = MEMORY_CAP,
         fsize: int | None = None,
     ) -> subprocess.Popen[bytes]:
+        self.require()
         return subprocess.Popen(
             self.argv(*args),
             stdin=stdin,
@@ -153,6 +172,7 @@ class Cli:
         """Run to completion while sampling memory (see harness.rss.measure)."""
         from .rss import measure
 
+        self.require()
         found = measure(self.argv(*args), stdin=stdin, env=self.env(env), timeout=timeout)
         raise_if_stub(found.returncode, found.stderr.decode("utf-8", "replace"))
         return found

@@ -9,7 +9,7 @@ from ..runner import Run
 
 
 def write(run: Run, out: Path) -> list[Path]:
-    from ..harness.plots import plt, _save
+    from ..harness.plots import _save, plt
 
     written: list[Path] = []
     projects = run.projects
