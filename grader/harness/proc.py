@@ -164,6 +164,10 @@ class Cli:
                 f"`{shown(self.argv(*args))}` did not finish within {timeout:.0f}s "
                 f"(is it waiting for input that never comes, or stuck in a loop?)"
             ) from None
+        except BaseException:
+            kill_tree(proc)  # interrupted (the test's own timeout): the program must not outlive its test
+            proc.wait()
+            raise
         done = Completed(self.argv(*args), proc.returncode, out, err)
         raise_if_stub(done.returncode, done.err)
         return done
