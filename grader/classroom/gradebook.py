@@ -111,8 +111,10 @@ def grade_class(settings: Settings, say: Callable[[str], None] = print, show_bar
     _prepare_out(settings)
     staging = Path(tempfile.mkdtemp(prefix="iolab-gradebook-"))
     os.chmod(staging, 0o711)  # the submissions' users may enter their own folders, not list others
+    shared = Path(tempfile.mkdtemp(prefix="iolab-hidden-"))
+    os.chmod(shared, 0o755)  # pytest lists the folders above the tests it collects
     try:
-        hidden = _stage_hidden(settings.extra_tests, staging)
+        hidden = _stage_hidden(settings.extra_tests, shared)
         mpl = _warm_matplotlib(staging)
         batch = _Batch(settings, limits, staging, hidden, mpl, say)
         worth = batch.reference_worth()
@@ -130,6 +132,7 @@ def grade_class(settings: Settings, say: Callable[[str], None] = print, show_bar
         new_rows = batch.run(todo, worth, show_bar)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(shared, ignore_errors=True)
     rows = done_rows + new_rows
     finish_outputs(settings.out, _all_rows(settings.out), _notes(settings, limits))
     return rows

@@ -36,12 +36,13 @@ def document(run: Run, show_hidden: bool = False, hidden_visibility: str = HIDDE
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     return {
         "score": run.score,
-        "max_score": run.max_score,
         "execution_time": round(run.elapsed),
         "output": f"iolab grade ({run.scale.name} scale): {summary}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
+        # Gradescope takes the maximum from the assignment; ours goes where the schema allows extras.
+        "extra_data": {"max_score": run.max_score, "scale": run.scale.name},
     }
 
 
