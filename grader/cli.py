@@ -182,9 +182,7 @@ def cmd_gradebook(args: argparse.Namespace) -> int:
         python=args.python,
     )
     try:
-        rows = grade_class(
-            settings, say=lambda line: err.print(line, highlight=False, markup=False), show_bar=err.is_terminal
-        )
+        rows = grade_class(settings, say=_say, show_bar=err.is_terminal)
     except GradebookError as exc:
         err.print(f"[red]iolab gradebook:[/] {exc}", highlight=False)
         return EXIT_USAGE
@@ -197,7 +195,7 @@ def cmd_gradebook_merge(args: argparse.Namespace) -> int:
     from .classroom.rows import FINE
 
     try:
-        rows = merge([Path(p) for p in args.folders], Path(args.out), say=lambda line: err.print(line, markup=False))
+        rows = merge([Path(p) for p in args.folders], Path(args.out), say=_say)
     except GradebookError as exc:
         err.print(f"[red]iolab gradebook merge:[/] {exc}", highlight=False)
         return EXIT_USAGE
@@ -209,7 +207,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from .classroom.release import ReleaseError, release
 
     try:
-        made = release(Path(args.out), extra_excludes=args.exclude, check=args.check, say=err.print)
+        made = release(Path(args.out), extra_excludes=args.exclude, check=args.check, say=_say)
     except ReleaseError as exc:
         err.print(f"[red]iolab release:[/] {exc}", highlight=False)
         return EXIT_FAIL if "leaked" in str(exc) or "quick check" in str(exc) else EXIT_USAGE
@@ -243,6 +241,11 @@ def cmd_gradescope_bundle(args: argparse.Namespace) -> int:
     print(f"{path} ({path.stat().st_size / 1e6:.1f} MB): upload it as the assignment's autograder")
     print(f"set Gradescope's autograder timeout above {limits.wall:.0f}s (this bundle's wall clock)")
     return EXIT_OK
+
+
+def _say(line: str) -> None:
+    """A progress line on stderr, never wrapped (CI logs are read by tools too)."""
+    err.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _gradebook_written(folder: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -135,6 +136,16 @@ def test_gradescope_results_of_a_real_run_follow_the_schema(tmp_path):
     gradescope_schema.validate(doc)
     assert doc["tests"] and all(t["status"] == "failed" for t in doc["tests"]), "stubs are not started: failed"
     assert all(t["output"].startswith("not started") for t in doc["tests"])
+
+
+def test_a_checkout_is_graded_not_the_course_labs(tmp_path):
+    """``--impl DIR`` with DIR/labs: the checkout's labs run, also in-process (pytest puts the
+    course's folder, which has a labs package too, first on sys.path when it imports the suites)."""
+    shutil.copytree(SOLUTIONS, tmp_path / "checkout" / "labs", ignore=shutil.ignore_patterns("__pycache__"))
+    done = run(RunOptions(["loglens"], impl=str(tmp_path / "checkout"), scale="quick", keyword="parse"))
+    assert done.results and all(r.outcome == "passed" for r in done.results), [
+        (r.nodeid, r.outcome) for r in done.results if r.outcome != "passed"
+    ]
 
 
 def test_gradescope_visibility_must_be_one_gradescope_knows(tmp_path):

@@ -233,9 +233,10 @@ class _Batch:
             while pending or running:
                 while pending and free:
                     slot = free.pop(0)
-                    started = self._start(pending.pop(0), slot)
+                    sub = pending.pop(0)
+                    started = self._start(sub, slot)
                     if isinstance(started, Outcome):
-                        rows += self._store(started, {}, worth, progress)
+                        rows += self._store(started, {}, worth, progress, sub)
                         free.append(slot)
                     else:
                         running[slot] = started
