@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -42,7 +41,7 @@ from .. import course
 from ..data.cache import data_dir
 from ..outcomes import Result
 from . import feedback, summary
-from .limits import TOKEN_ENV, UID_BASE, Census, Identity, Limits, Members, identity_for, preexec
+from .limits import TOKEN_ENV, UID_BASE, Census, Identity, Limits, Members, UidClaim, identity_for, preexec
 from .rows import FINE, INVALID, KILLED, TIMEOUT, ProjectMax, Row, Verdict, compose, passed_all, worth_of
 from .submissions import InvalidSubmission, Submission, discover, fingerprint, materialize
 from .worker import Job
@@ -113,6 +112,7 @@ def grade_class(settings: Settings, say: Callable[[str], None] = print, show_bar
     os.chmod(staging, 0o711)  # the submissions' users may enter their own folders, not list others
     shared = Path(tempfile.mkdtemp(prefix="iolab-hidden-"))
     os.chmod(shared, 0o755)  # pytest lists the folders above the tests it collects
+    batch = None
     try:
         hidden = _stage_hidden(settings.extra_tests, shared)
         mpl = _warm_matplotlib(staging)
@@ -131,6 +131,8 @@ def grade_class(settings: Settings, say: Callable[[str], None] = print, show_bar
         _write_meta(settings, limits, len(subs))
         new_rows = batch.run(todo, worth, show_bar)
     finally:
+        if batch is not None and batch.claim is not None:
+            batch.claim.release()
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(shared, ignore_errors=True)
     rows = done_rows + new_rows
@@ -156,10 +158,14 @@ class _Batch:
             mpl,
             say,
         )
-        self.identities = [identity_for(slot, settings.uid_base, settings.same_user) for slot in range(settings.jobs)]
-        for identity in self.identities:
-            if identity is not None:
-                _check_free(identity)
+        self.claim: UidClaim | None = None
+        self.identities: list[Identity | None] = [None] * settings.jobs
+        if identity_for(0, settings.uid_base, settings.same_user) is not None:
+            try:
+                self.claim = UidClaim(settings.jobs, settings.uid_base, say)
+            except LookupError as exc:
+                raise GradebookError(str(exc)) from None
+            self.identities = list(self.claim.identities)
         self.python, self.site = choose_python(self.identities[0], settings.python)
         if self.python != sys.executable:
             say(f"submissions run with {self.python} (this environment's packages on its path)")
@@ -269,7 +275,7 @@ class _Batch:
     def _start(self, sub: Submission, slot: int | None, shared_data: bool = False) -> _Running | Outcome:
         self.count += 1
         identity = self.identities[slot] if slot is not None else None
-        if identity is not None and not Members(identity, "").kill_all():
+        if identity is not None and not Members(identity, "").kill_all():  # the slot's last submission left them
             raise GradebookError(f"processes of uid {identity.uid} survive SIGKILL (stuck in the kernel?)")
         work = self.staging / f"{self.count:04d}-{sub.student}"
         try:
@@ -584,18 +590,6 @@ def _chown_tree(root: Path, identity: Identity) -> None:
         for name in dirs + files:
             os.lchown(os.path.join(folder, name), identity.uid, identity.gid)
     os.chmod(root, 0o700)
-
-
-def _check_free(identity: Identity) -> None:
-    """A slot's user must be nobody's: no account, no process (we are about to kill all of its)."""
-    try:
-        name = pwd.getpwuid(identity.uid).pw_name
-    except KeyError:
-        name = None
-    if name is not None:
-        raise GradebookError(f"uid {identity.uid} belongs to the account {name!r}: choose another --uid-base")
-    if Members(identity, "").pids():
-        raise GradebookError(f"processes already run as uid {identity.uid}: choose another --uid-base")
 
 
 def choose_python(identity: Identity | None, explicit: str | None = None) -> tuple[str, list[str]]:

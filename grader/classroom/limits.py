@@ -10,10 +10,11 @@ the learner's code included, inherits them):
   gradebook that kills the whole submission when it has more than ``max_procs`` processes,
 - wall clock for the whole submission (the watchdog), and a cap on the grading process's log.
 
-Run as root, each parallel job slot grades as its own unprivileged user (uid ``uid_base + slot``,
-no password entry needed): the process limit then counts only that submission, its files are
-its own, the course and the instructor's files are read-only to it, and killing the submission
-is one ``kill(-1)`` from that user. Run as an ordinary user, the process limit is shared by the
+Run as root, each parallel job slot grades as its own unprivileged user (a uid from
+``uid_base`` on that has no account and that no other gradebook holds, see ``UidClaim``): the
+process limit then counts only that submission, its files are its own, the course and the
+instructor's files are read-only to it, and killing the submission is one ``kill(-1)`` from
+that user. Run as an ordinary user, the process limit is shared by the
 whole batch and the instructor's files are as writable as the instructor's own code: see
 docs/classroom.md for what that means and for running the batch in a container.
 """
@@ -27,6 +28,8 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
 
 import psutil
 
@@ -90,6 +93,53 @@ def identity_for(slot: int, uid_base: int = UID_BASE, same_user: bool = False) -
     if same_user or os.geteuid() != 0:
         return None
     return Identity(uid_base + slot, uid_base + slot)
+
+
+class UidClaim:
+    """Users for the job slots, claimed for the whole batch: the first uids from ``base`` that
+    have no account and are not locked by another gradebook (a lock file in the temporary
+    folder, held while the batch runs), so two batches on one machine never share a user.
+    Processes still running as a claimed uid were left by a gradebook that died (a live one
+    would hold the lock): they are killed."""
+
+    SPAN = 580  # base 60600 stays inside 60578-61183, which nothing allocates
+
+    def __init__(self, count: int, base: int = UID_BASE, say: Callable[[str], None] = print) -> None:
+        import fcntl
+        import pwd
+        import tempfile
+
+        self.identities: list[Identity] = []
+        self._locks: list[IO[str]] = []
+        for uid in range(base, base + self.SPAN):
+            if len(self.identities) == count:
+                return
+            try:
+                pwd.getpwuid(uid)
+                continue  # an account: not ours
+            except KeyError:
+                pass
+            lock = open(Path(tempfile.gettempdir()) / f"iolab-gradebook-uid-{uid}.lock", "a")  # noqa: SIM115
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                continue  # another gradebook's
+            identity = Identity(uid, uid)
+            if Members(identity, "").pids():
+                say(f"killing processes left as uid {uid} by an earlier gradebook")
+                if not Members(identity, "").kill_all():
+                    lock.close()
+                    continue
+            self._locks.append(lock)
+            self.identities.append(identity)
+        self.release()
+        raise LookupError(f"no {count} free uids from {base} on (see --uid-base)")
+
+    def release(self) -> None:
+        for lock in self._locks:
+            lock.close()
+        self._locks.clear()
 
 
 def preexec(limits: Limits, identity: Identity | None) -> Callable[[], None]:
