@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import psutil
 import pytest
 
 from grader.classroom.summary import read_csv
+from grader.course import ROOT
 
 from .synthetic_class import build
 
@@ -38,14 +43,15 @@ def tree_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def leftovers() -> list[str]:
+def leftovers(base: int = 0) -> list[str]:
     """Processes still running as one of the class's job slot users."""
+    base = base or UIDS
     found = []
     for proc in psutil.process_iter(["uids", "cmdline", "status"]):
         try:
             if proc.info["status"] == psutil.STATUS_ZOMBIE:
                 continue
-            if UIDS <= proc.info["uids"].real < UIDS + 8:
+            if base <= proc.info["uids"].real < base + 8:
                 found.append(" ".join(proc.info["cmdline"] or [])[:120])
         except (psutil.Error, TypeError):
             continue
@@ -172,3 +178,36 @@ def test_gradebook_usage_errors(run_iolab, tmp_path):
     assert bad_shard.returncode == 2 and "between 1 and N" in said(bad_shard), bad_shard.stderr
     unknown = run_iolab("gradebook", str(tmp_path), "--project", "nosuch")
     assert unknown.returncode == 2 and "no project named" in said(unknown), unknown.stderr
+
+
+@pytest.mark.xdist_group("gradebook")
+def test_a_cancelled_batch_stops_cleanly_and_resumes(run_iolab, tmp_path):
+    """SIGTERM (a cancelled CI job) ends the batch like Ctrl-C: exit 130, the running submission's
+    processes killed, the finished one kept; --resume grades only the rest."""
+    build(tmp_path / "all")
+    entries = tmp_path / "submissions"
+    entries.mkdir()
+    for name in ("erin.zip", "grace"):  # sorted: erin (done in a second) first, then the endless loop
+        (tmp_path / "all" / name).rename(entries / name)
+    out = tmp_path / "gradebook"
+    argv = [sys.executable, "-m", "grader", "gradebook", str(entries), "--out", str(out), "--scale", "quick"]
+    argv += ["--jobs", "1", "--no-reference", "--uid-base", str(UIDS + 20)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    batch = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "submissions" / "erin" / "row.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # grace is running now
+    batch.send_signal(signal.SIGTERM)
+    _, stderr = batch.communicate(timeout=60)
+    assert batch.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert not [p for p in leftovers(UIDS + 20)], leftovers(UIDS + 20)
+    assert not (out / "submissions" / "grace").exists(), "an unfinished submission must not look finished"
+    resumed = run_iolab("gradebook", str(entries), "--out", str(out), "--scale", "quick", "--jobs", "1",
+                        "--no-reference", "--resume", "--timeout", "20")  # fmt: skip
+    assert "resuming: 1 of 2 submissions already graded" in resumed.stderr, resumed.stderr
+    assert {r["student"]: r["status"] for r in read_csv(out / "gradebook.csv")} == {
+        "erin": "import error",
+        "grace": "timeout",
+    }

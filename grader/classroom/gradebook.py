@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -100,7 +100,32 @@ class Outcome:
 
 
 def grade_class(settings: Settings, say: Callable[[str], None] = print, show_bar: bool = False) -> list[Row]:
-    """Grade every submission; returns all rows (the stored ones too, with ``--resume``)."""
+    """Grade every submission; returns all rows (the stored ones too, with ``--resume``).
+
+    SIGTERM (a cancelled CI job, a ``kill``) stops the batch like Ctrl-C: the running submissions
+    are killed, what finished is kept for ``--resume``.
+    """
+    with _terminate_as_interrupt():
+        return _grade_class(settings, say, show_bar)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _grade_class(settings: Settings, say: Callable[[str], None], show_bar: bool) -> list[Row]:
     limits = settings.limits or Limits.defaults(settings.scale, len(settings.projects))
     settings.limits = limits
     subs = discover(settings.submissions)
