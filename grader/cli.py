@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("[yellow]iolab: interrupted[/]")
         return 130
+    except BrokenPipeError:  # `iolab ... | head`: the reader is gone, and that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (LookupError, ValueError, ImplError) as exc:
         err.print(f"[red]iolab:[/] {exc}", highlight=False)
         return EXIT_USAGE
@@ -141,8 +145,6 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_gradebook(args: argparse.Namespace) -> int:
-    import os
-
     from .classroom.gradebook import GradebookError, Settings, grade_class
     from .classroom.limits import Limits
     from .classroom.rows import FINE

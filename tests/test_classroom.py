@@ -420,3 +420,20 @@ def test_an_interrupted_measure_kills_its_program_and_leaves_no_timer():
     assert not [p for p in mine if p.cmdline() == ["sleep", "30"]], "the measured program outlived its test"
     lingering = [t for t in threading.enumerate() if t.ident not in before and not t.daemon and t.is_alive()]
     assert not lingering, f"threads that would keep the test process alive: {lingering}"
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """`iolab ... | head`: when the reader closes the pipe, exit 141 without a traceback."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), IOLAB_STATE_DIR=str(tmp_path))
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "wb") as closed:
+        done = subprocess.run(
+            [sys.executable, "-m", "grader", "progress", "--reset"],
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 141 and b"Traceback" not in done.stderr, done.stderr.decode()
