@@ -98,6 +98,8 @@ def most_failed(rows: Sequence[Row], top: int = MOST_FAILED) -> list[tuple[str, 
 
 
 def write_plots(rows: Sequence[Row], folder: Path) -> list[Path]:
+    from matplotlib.ticker import MaxNLocator
+
     from ..harness.plots import _save, plt
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,7 @@ def write_plots(rows: Sequence[Row], folder: Path) -> list[Path]:
             ax.set_title(f"{project}: score distribution ({len(shares)} students)", fontsize=10)
             ax.set_xlim(0, 100)
             ax.set_ylabel("students")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes[-1, 0].set_xlabel("score (%)")
         fig.tight_layout()
         written.append(_save(fig, folder / "score-distribution.png"))
@@ -129,6 +132,7 @@ def write_plots(rows: Sequence[Row], folder: Path) -> list[Path]:
         ax.set_yticks(range(len(failed)), labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel("students")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title("Most failed tests", fontsize=10)
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
