@@ -127,7 +127,8 @@ def _tests(results: list[Result], show_hidden: bool) -> list[_Test]:
     for r in results:
         if r.outcome == SKIPPED:
             continue
-        name = r.name + (f" [{r.nodeid.split('[', 1)[1]}" if "[" in r.nodeid else "")
+        case = r.nodeid.split("[", 1)[1].removesuffix("]") if "[" in r.nodeid else ""
+        name = r.name if not case or r.name.endswith(f"[{case}]") else f"{r.name} [{case}]"
         if r.hidden:
             hidden_number += 1
             name = f"{r.name} (hidden)" if show_hidden else f"hidden test {hidden_number}"

@@ -19,8 +19,12 @@ from .common import student_message, title
 
 def document(run: Run, show_hidden: bool = False) -> dict:
     graded = [r for r in run.results if r.outcome != SKIPPED]
-    errored = any(r.outcome == ERROR for r in graded) and run.score == 0
-    status = "pass" if run.all_passed else ("error" if errored else "fail")
+    if run.all_passed:
+        status = "pass"
+    elif run.score == 0 and any(r.outcome == ERROR for r in graded):
+        status = "error"  # nothing passed and something crashed: likely the submission cannot even run
+    else:
+        status = "fail"
     return {
         "version": 1,
         "status": status,
