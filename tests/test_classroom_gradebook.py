@@ -29,7 +29,8 @@ pytestmark = pytest.mark.slow
 
 WALL = 90  # seconds per submission: the endless loop ends here; a complete one needs ~25 s alone
 TEST_TIMEOUT = 12  # per test: the sleeping stress tests end here
-LIMITS = ["--scale", "quick", "--jobs", "2", "--timeout", str(WALL), "--test-timeout", str(TEST_TIMEOUT)]
+LIMITS = ["--project", "loglens", "--scale", "quick", "--jobs", "2"]  # the class hands in LogLens only
+LIMITS += ["--timeout", str(WALL), "--test-timeout", str(TEST_TIMEOUT)]
 LIMITS += ["--max-procs", "64"]  # a smaller storm on a shared machine; far above the suite's needs
 UIDS = 60800  # the class's own range of slot users (other tests' gradebooks start at the default)
 
@@ -190,7 +191,8 @@ def test_a_cancelled_batch_stops_cleanly_and_resumes(run_iolab, tmp_path):
     for name in ("erin.zip", "grace"):  # sorted: erin (done in a second) first, then the endless loop
         (tmp_path / "all" / name).rename(entries / name)
     out = tmp_path / "gradebook"
-    argv = [sys.executable, "-m", "grader", "gradebook", str(entries), "--out", str(out), "--scale", "quick"]
+    argv = [sys.executable, "-m", "grader", "gradebook", str(entries), "--out", str(out), "--project", "loglens"]
+    argv += ["--scale", "quick"]
     argv += ["--jobs", "1", "--no-reference", "--uid-base", str(UIDS + 20)]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     batch = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -204,8 +206,8 @@ def test_a_cancelled_batch_stops_cleanly_and_resumes(run_iolab, tmp_path):
     assert "interrupted" in stderr
     assert not [p for p in leftovers(UIDS + 20)], leftovers(UIDS + 20)
     assert not (out / "submissions" / "grace").exists(), "an unfinished submission must not look finished"
-    resumed = run_iolab("gradebook", str(entries), "--out", str(out), "--scale", "quick", "--jobs", "1",
-                        "--no-reference", "--resume", "--timeout", "20")  # fmt: skip
+    resumed = run_iolab("gradebook", str(entries), "--out", str(out), "--project", "loglens", "--scale", "quick",
+                        "--jobs", "1", "--no-reference", "--resume", "--timeout", "20")  # fmt: skip
     assert "resuming: 1 of 2 submissions already graded" in resumed.stderr, resumed.stderr
     assert {r["student"]: r["status"] for r in read_csv(out / "gradebook.csv")} == {
         "erin": "import error",
