@@ -19,14 +19,17 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) notebooks/00-start-here.ipynb
 
+# A student copy (iolab release) has no solutions/ or bench/: lint and test what is there.
+LINTED := $(wildcard solutions grader tests bench)
+
 test: $(STAMP) lint  ## the course's whole test suite
-	$(BIN)/iolab dev stubs --check
+	@if [ -d solutions ]; then $(BIN)/iolab dev stubs --check; fi
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check solutions grader tests bench
-	$(BIN)/ruff format --check solutions grader tests bench
-	$(BIN)/mypy
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy $(wildcard solutions grader)
 
 check: $(STAMP)  ## grade your own labs, headless
 	$(BIN)/iolab grade

@@ -24,6 +24,13 @@ from .course import ROOT
 ENV = "IOLAB_IMPL"
 
 
+# Why a check that compares with the reference is skipped in a student copy (no solutions/ there).
+REFERENCE_MISSING = (
+    "this check compares your code with the reference solution, which is not part of your copy of "
+    "the course; it runs when your instructor grades (Gradescope, iolab gradebook)"
+)
+
+
 class ImplError(Exception):
     """The requested implementation root does not exist or cannot be imported."""
 
@@ -43,13 +50,32 @@ class Root:
         return env
 
     def activate(self) -> None:
-        """Make this root importable in the current process."""
-        if self.path and self.path not in sys.path:
+        """Make this root importable in the current process, ahead of everything else.
+
+        Being on sys.path is not enough: pytest puts the course's own folder in front when it
+        imports the suites, and a student's checkout holds a ``labs`` package too. A package of
+        this name already imported from elsewhere is forgotten, so the next import finds ours.
+        """
+        if not self.path:
+            return
+        if sys.path[:1] != [self.path]:
+            while self.path in sys.path:
+                sys.path.remove(self.path)
             sys.path.insert(0, self.path)
+        loaded = sys.modules.get(self.package)
+        where = [str(Path(p).resolve().parent) for p in getattr(loaded, "__path__", [])]
+        if loaded is not None and str(Path(self.path).resolve()) not in where:
+            for name in [m for m in sys.modules if m == self.package or m.startswith(self.package + ".")]:
+                del sys.modules[name]
 
     def module(self, project: str) -> ModuleType:
         self.activate()
         return importlib.import_module(f"{self.package}.{project}")
+
+    @property
+    def present(self) -> bool:
+        """False when the root's folder is not in this copy (``solutions`` in a student copy)."""
+        return self.path is None or (Path(self.path) / self.package / "__init__.py").exists()
 
     def has(self, project: str) -> bool:
         self.activate()

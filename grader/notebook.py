@@ -16,6 +16,7 @@ from .hints import hints
 from .outcomes import NOT_STARTED, PASSED, SKIPPED, Result
 from .reports.common import SYMBOL
 from .runner import Run, RunOptions, run
+from .state import maybe_record
 
 COLOR = {
     "passed": "#2e7d32",
@@ -79,6 +80,7 @@ def check(
     done = run(options, bar.on_event if bar else None)
     if bar:
         bar.close()
+    maybe_record(done, complete=keyword is None)
     result = CheckResult(done)
     if display:
         _show(result)
@@ -87,16 +89,18 @@ def check(
 
 
 def progress(impl: str | None = None) -> Any:
-    """The course at a glance: every project and milestone (quick checks of your labs)."""
+    """The course at a glance: every project and milestone (quick checks of your labs), with
+    your attempts and when each milestone first passed (the same as ``iolab progress``)."""
     from .progress import course_progress, render_html
+    from .state import load
 
     bar = _progress_bar("checking every project")
-    rows = course_progress(impl, bar.on_event if bar else None)
+    rows = course_progress(impl, bar.on_event if bar else None, on_run=maybe_record)
     if bar:
         bar.close()
     from IPython.display import HTML
 
-    return HTML(render_html(rows))
+    return HTML(render_html(rows, load()))
 
 
 # ---- rendering ----------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ Result written as one JSON line the moment the test finishes.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
 import traceback
+import types
 from collections.abc import Callable, Generator
 from pathlib import Path
 from types import ModuleType
@@ -65,6 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SCALE_KEY] = scale_mod.resolve(config.getoption("scale"))
     except (impl_mod.ImplError, ValueError) as exc:
         raise pytest.UsageError(str(exc)) from None
+    if not config.stash[ROOT_KEY].present:
+        # Checked here so that a root missing later (inside a test) can only be the reference.
+        root = config.stash[ROOT_KEY]
+        raise pytest.UsageError(f"--impl {root.label}: there is no {root.package}/ folder in this copy of the course")
     if getattr(config.option, "timeout", None) is None and not os.environ.get("PYTEST_TIMEOUT"):
         config.option.timeout = config.stash[SCALE_KEY].timeout
     results = config.getoption("results")
@@ -73,6 +79,28 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[ARTIFACTS_KEY] = Path(artifacts) if artifacts else Path(config.rootpath) / ".iolab-artifacts"
     config.stash[STATE_KEY] = {}
     config.stash[EXTRA_KEY] = [Path(p).resolve() for p in config.getoption("extra_tests")]
+    for base in config.stash[EXTRA_KEY]:
+        for folder in sorted(base.iterdir()) if base.is_dir() else []:
+            _share_suite_fixtures(config, folder)
+
+
+def _share_suite_fixtures(config: pytest.Config, folder: Path) -> None:
+    """Hidden tests in ``DIR/<project>/`` get the fixtures of the public suite's conftest.
+
+    pytest scopes conftest fixtures to their folder, and hidden tests live outside the suite. A
+    copy of the suite's conftest namespace (fixtures only, no hooks) is registered as the
+    conftest of the hidden folder; an instructor's own ``conftest.py`` there takes precedence
+    (it can ``from grader.suites.<project>.conftest import *``).
+    """
+    public = SUITES / folder.name / "conftest.py"
+    if not folder.is_dir() or not public.exists() or (folder / "conftest.py").exists():
+        return
+    module = importlib.import_module(f"grader.suites.{folder.name}.conftest")
+    shared = types.ModuleType(f"iolab_hidden_{folder.name}_fixtures")
+    for name, value in vars(module).items():
+        if not name.startswith(("__", "pytest_")):
+            setattr(shared, name, value)
+    config.pluginmanager.register(shared, name=str(folder / "conftest.py"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -82,6 +110,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seen: dict[str, pytest.Item] = {}
+    for item in items:
+        first = seen.setdefault(item.nodeid, item)
+        if first is not item:
+            # The runner keys results by test id; a hidden test named like a public one would hide it.
+            raise pytest.UsageError(
+                f"two tests have the same id {item.nodeid!r} ({first.path} and {item.path}): "
+                "give the hidden test file another name"
+            )
     wanted = config.getoption("milestone")
     if wanted is None:
         return
@@ -314,9 +351,19 @@ def impl(root: impl_mod.Root) -> Callable[[str], ModuleType]:
 
 @pytest.fixture(scope="session")
 def reference() -> Callable[[str], ModuleType]:
-    """``reference("loglens")`` -> the reference solution (for ratios measured in the same run)."""
+    """``reference("loglens")`` -> the reference solution (for ratios measured in the same run).
+
+    In a student copy (no solutions/) the test is skipped with a reason when it asks for the
+    reference, i.e. after the learner's code ran: unwritten code still reads "not started".
+    """
     solutions = impl_mod.resolve("solutions")
-    return solutions.module
+
+    def load(project: str) -> ModuleType:
+        if not solutions.present:
+            pytest.skip(impl_mod.REFERENCE_MISSING)
+        return solutions.module(project)
+
+    return load
 
 
 @pytest.fixture

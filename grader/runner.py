@@ -82,6 +82,8 @@ class Run:
 def run(options: RunOptions, on_event: Callable[[dict], None] | None = None) -> Run:
     """Run the selected suites; ``on_event`` sees each JSON event as it arrives (for live progress)."""
     root = impl_mod.resolve(options.impl)
+    if not root.present:
+        raise impl_mod.ImplError(f"--impl {root.label}: there is no {root.package}/ folder in this copy of the course")
     chosen = scale_mod.resolve(options.scale)
     paths: list[str] = []
     for name in options.projects:
@@ -89,10 +91,8 @@ def run(options: RunOptions, on_event: Callable[[dict], None] | None = None) -> 
         if not proj.available:
             raise LookupError(f"project {name!r} has no grading suite yet")
         paths.append(str(proj.suite))
-        for extra in options.extra_tests:
-            candidate = Path(extra) / name
-            if candidate.is_dir():
-                paths.append(str(candidate.resolve()))
+    extra_paths, _ = extra_layout(options)
+    paths += extra_paths
     out = options.out or Path(tempfile.mkdtemp(prefix="iolab-"))
     out.mkdir(parents=True, exist_ok=True)
     session = _Session(options, root, chosen, paths, out, on_event)
@@ -111,6 +111,27 @@ def run(options: RunOptions, on_event: Callable[[dict], None] | None = None) -> 
     record.results = [session.finished[n] for n in session.order]
     record.elapsed = time.monotonic() - started
     return record
+
+
+def extra_layout(options: RunOptions) -> tuple[list[str], list[str]]:
+    """Hidden tests: (folders to collect, entries to ignore) for ``--extra-tests DIR``.
+
+    DIR holds one folder per project (``DIR/loglens/test_*.py``). DIR itself is collected, so the
+    tests' ids read ``loglens/test_x.py::...`` like the public suite's; everything in DIR but the
+    selected projects' folders (and a conftest.py) is ignored.
+    """
+    collect: list[str] = []
+    ignore: list[str] = []
+    for extra in options.extra_tests:
+        base = Path(extra).resolve()
+        if not base.is_dir():
+            raise LookupError(f"--extra-tests {extra}: no such directory")
+        entries = sorted(base.iterdir())
+        if not any(e.is_dir() and e.name in options.projects for e in entries):
+            continue
+        collect.append(str(base))
+        ignore += [str(e) for e in entries if e.name != "conftest.py" and e.name not in options.projects]
+    return collect, ignore
 
 
 def pytest_argv(
@@ -145,6 +166,7 @@ def pytest_argv(
         argv.append(f"--milestone={options.milestone}")
     for extra in options.extra_tests:
         argv.append(f"--extra-tests={Path(extra).resolve()}")
+    argv += [f"--ignore={entry}" for entry in extra_layout(options)[1]]
     if options.keyword:
         argv += ["-k", options.keyword]
     return argv + list(paths)
@@ -200,9 +222,7 @@ class _Session:
         if running is None:
             return code, None, stderr
         started, since = running  # the plugin's "start" event names the test, its project and visibility
-        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        if code == -signal.SIGKILL:
-            how += " (out of memory, or stuck past every timeout)"
+        how = died_how(code)
         crashed = Result(
             nodeid=started["nodeid"],
             project=started["project"],
@@ -241,6 +261,26 @@ class _Session:
             time.sleep(0.1)
 
 
+# What a signal that ended the test process usually means (the resource limits send the last two).
+SIGNAL_MEANING: dict[int, str] = {
+    signal.SIGKILL: "out of memory, or stuck past every timeout",
+    signal.SIGXFSZ: "a file grew past the file-size limit: a flood of output?",
+    signal.SIGXCPU: "used up the CPU-time limit: an endless loop?",
+}
+
+
+def died_how(code: int) -> str:
+    """``exit code 3`` or ``killed by SIGXFSZ (a file grew past the file-size limit: ...)``."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    meaning = SIGNAL_MEANING.get(-code)
+    return f"killed by {name}" + (f" ({meaning})" if meaning else "")
+
+
 def _read_events(path: Path, offset: int) -> tuple[int, list[dict]]:
     if not path.exists():
         return offset, []
@@ -248,7 +288,14 @@ def _read_events(path: Path, offset: int) -> tuple[int, list[dict]]:
         f.seek(offset)
         data = f.read()
     end = data.rfind(b"\n") + 1  # a line still being written is read next time
-    events = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+    events = []
+    for line in data[:end].splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # not ours (code under test that forked and wrote through a copy of our file)
+        if isinstance(event, dict) and "event" in event:
+            events.append(event)
     return offset + end, events
 
 

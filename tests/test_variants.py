@@ -15,7 +15,7 @@ VARIANTS = all_variants()
 @pytest.mark.parametrize(("project", "variant"), VARIANTS, ids=[f"{p}:{v.name}" for p, v in VARIANTS])
 def test_variant_is_caught(project, variant, tmp_path):
     package = materialize(project, variant, tmp_path)
-    _test_file, test_name = variant.test.split("::")
+    _, test_name = variant.test.split("::")
     done = run(RunOptions([project], impl=str(package), scale="quick", keyword=test_name.split("[")[0]))
     named = [r for r in done.results if r.nodeid.split("[")[0] == f"{project}/{variant.test}".split("[")[0]]
     assert named, f"the test {variant.test} did not run for variant {variant.name}"

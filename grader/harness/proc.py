@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ..impl import Root
+from ..impl import REFERENCE_MISSING, Root
 from ..outcomes import NotStarted
 
 MEMORY_CAP = 4 << 30  # address-space cap for code under test, so a runaway never takes the machine
@@ -62,15 +62,19 @@ def shown(argv: Sequence[str]) -> str:
 
 def limits(memory: int | None = MEMORY_CAP, fsize: int | None = None, unprivileged: bool = False) -> Callable[[], None]:
     """A preexec function: own session (so the whole tree can be signalled), resource caps, and
-    with ``unprivileged`` no power to ignore file permissions (see ``drop_file_privileges``)."""
+    with ``unprivileged`` no power to ignore file permissions (see ``drop_file_privileges``).
+
+    A cap never goes above the limit the grader itself runs under (``iolab gradebook`` sets
+    tighter ones, and only root may raise a hard limit): the lower of the two applies.
+    """
     drop = drop_file_privileges() if unprivileged else None
 
     def apply() -> None:
         os.setsid()
         if memory:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            _lower(resource.RLIMIT_AS, memory)
         if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            _lower(resource.RLIMIT_FSIZE, fsize)
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG, not die
         if drop is not None:
             drop()
@@ -102,6 +106,13 @@ def drop_file_privileges() -> Callable[[], None] | None:
     return drop
 
 
+def _lower(which: int, value: int) -> None:
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, value))
+
+
 def kill_tree(proc: subprocess.Popen[Any], sig: int = signal.SIGKILL) -> None:
     try:
         os.killpg(proc.pid, sig)
@@ -115,6 +126,13 @@ class Cli:
     def __init__(self, root: Root, project: str) -> None:
         self.root = root
         self.project = project
+
+    def require(self) -> None:
+        """Skip the test when this root is not in this copy (the reference, in a student copy)."""
+        if not self.root.present:
+            import pytest
+
+            pytest.skip(REFERENCE_MISSING)
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", f"{self.root.package}.{self.project}", *args]
@@ -139,6 +157,7 @@ class Cli:
         unprivileged: bool = False,
     ) -> subprocess.Popen[bytes]:
         """Start the CLI. ``unprivileged``: file permissions apply even when the grader is root."""
+        self.require()
         return subprocess.Popen(
             self.argv(*args),
             stdin=stdin,
@@ -180,6 +199,10 @@ class Cli:
                 f"`{shown(self.argv(*args))}` did not finish within {timeout:.0f}s "
                 f"(is it waiting for input that never comes, or stuck in a loop?)"
             ) from None
+        except BaseException:
+            kill_tree(proc)  # interrupted (the test's own timeout): the program must not outlive its test
+            proc.wait()
+            raise
         done = Completed(self.argv(*args), proc.returncode, out, err)
         raise_if_stub(done.returncode, done.err)
         return done
@@ -188,6 +211,7 @@ class Cli:
         """Run to completion while sampling memory (see harness.rss.measure)."""
         from .rss import measure
 
+        self.require()
         found = measure(self.argv(*args), stdin=stdin, env=self.env(env), timeout=timeout)
         raise_if_stub(found.returncode, found.stderr.decode("utf-8", "replace"))
         return found

@@ -153,10 +153,18 @@ def measure(
                 kill_tree(proc)
 
             timer = threading.Timer(timeout, expire)
+            timer.daemon = True  # never keeps the test process alive at exit
             timer.start()
-            with RssSampler(proc.pid, interval, pss=pss) as sampler:
-                _, status = os.waitpid(proc.pid, 0)
-            timer.cancel()
+            try:
+                with RssSampler(proc.pid, interval, pss=pss) as sampler:
+                    _, status = os.waitpid(proc.pid, 0)
+            except BaseException:
+                # Interrupted (the test's own timeout, Ctrl-C): the program must not outlive its test.
+                kill_tree(proc)
+                proc.wait()
+                raise
+            finally:
+                timer.cancel()
             wall = time.monotonic() - started
             proc.returncode = os.waitstatus_to_exitcode(status)
         finally:

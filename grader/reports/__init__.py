@@ -18,11 +18,14 @@ def parse_formats(text: str) -> list[str]:
     return chosen
 
 
-def write(run: Run, formats: Sequence[str], out: Path, show_hidden: bool = False) -> list[Path]:
+def write(
+    run: Run, formats: Sequence[str], out: Path, show_hidden: bool = False, hidden_visibility: str = "after_due_date"
+) -> list[Path]:
     """Write every requested file report into ``out``; returns the paths written.
 
     ``terminal`` is printed by the CLI, not written here. Hidden tests' messages are withheld
-    from the student-facing formats unless ``show_hidden``.
+    from the student-facing formats unless ``show_hidden``; Gradescope shows hidden tests
+    according to ``hidden_visibility`` (after_due_date, after_published, hidden or visible).
     """
     from . import classroom, gradescope, jsonreport, junit, markdown, plots
 
@@ -33,7 +36,7 @@ def write(run: Run, formats: Sequence[str], out: Path, show_hidden: bool = False
     if "junit" in formats:
         written.append(junit.write(run, out / "junit.xml", show_hidden))
     if "gradescope" in formats:
-        written.append(gradescope.write(run, out / "results.json", show_hidden))
+        written.append(gradescope.write(run, out / "results.json", show_hidden, hidden_visibility))
     if "classroom" in formats:
         written.append(classroom.write(run, out / "classroom.json", show_hidden))
     if "markdown" in formats:

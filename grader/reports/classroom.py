@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 from ..outcomes import ERROR, PASSED, SKIPPED
@@ -53,7 +54,13 @@ def encoded(run: Run, show_hidden: bool = False) -> str:
 
 
 def write(run: Run, path: Path, show_hidden: bool = False) -> Path:
+    """Write classroom.json; in GitHub Actions also set the step output ``result`` (the base64
+    document the grading reporter reads from ``<RUNNER>_RESULTS``)."""
     path.write_text(json.dumps(document(run, show_hidden), indent=2) + "\n")
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with open(outputs, "a", encoding="utf-8") as f:
+            f.write(f"result={encoded(run, show_hidden)}\n")
     return path
 
 

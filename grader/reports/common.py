@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..outcomes import BLOCKED, ERROR, FAILED, NOT_STARTED, PASSED, SKIPPED, Result
 
 SYMBOL = {PASSED: "✔", FAILED: "✘", ERROR: "✘", NOT_STARTED: "○", BLOCKED: "⊘", SKIPPED: "–"}
-WITHHELD = "(hidden test: details are shown after the due date)"
+WITHHELD = "(hidden test: its details are not shown to students)"
 
 
 def student_message(result: Result, show_hidden: bool) -> str:

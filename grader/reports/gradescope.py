@@ -10,9 +10,12 @@ from ..runner import Run
 from .common import student_message, title
 
 HIDDEN_VISIBILITY = "after_due_date"
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")  # Gradescope's own names
 
 
 def document(run: Run, show_hidden: bool = False, hidden_visibility: str = HIDDEN_VISIBILITY) -> dict:
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"unknown visibility {hidden_visibility!r}; Gradescope knows {', '.join(VISIBILITIES)}")
     tests = []
     for number, r in enumerate((r for r in run.results if r.outcome != SKIPPED), 1):
         test = {
@@ -33,12 +36,13 @@ def document(run: Run, show_hidden: bool = False, hidden_visibility: str = HIDDE
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     return {
         "score": run.score,
-        "max_score": run.max_score,
         "execution_time": round(run.elapsed),
         "output": f"iolab grade ({run.scale.name} scale): {summary}",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
+        # Gradescope takes the maximum from the assignment; ours goes where the schema allows extras.
+        "extra_data": {"max_score": run.max_score, "scale": run.scale.name},
     }
 
 
