@@ -258,30 +258,31 @@ class Region:
 
 def regions(solutions: Path) -> list[Region]:
     """Every marked region of the reference (markers matched loosely), with its distinctive lines:
-    long enough to mean something, and not also written outside the regions of its file (that
-    code is public scaffolding)."""
-    found = []
+    long enough to mean something, and not also written outside the regions of any file of the
+    reference (such a line is public scaffolding somewhere, e.g. the BrokenPipeError idiom that
+    LogLens teaches and later projects' command lines use as given). A region needs at least two
+    distinctive lines to be told apart from coincidence; one-line regions are not scanned."""
+    public: set[str] = set()
+    inside: list[tuple[Path, int, list[str]]] = []
     for path in sorted(solutions.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        inside: list[tuple[int, list[str]]] = []
-        outside: set[str] = set()
         current: list[str] | None = None
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             if BEGIN.match(line):
                 current = []
-                inside.append((number, current))
+                inside.append((path, number, current))
             elif END.match(line):
                 current = None
             elif current is not None:
                 current.append(line.strip())
             else:
-                outside.add(line.strip())
-        for number, body in inside:
-            distinctive = [x for x in body if len(x) >= DISTINCTIVE and not x.startswith("#") and x not in outside]
-            if distinctive:
-                found.append(Region(path, number, distinctive))
+                public.add(line.strip())
+    found = []
+    for path, number, body in inside:
+        distinctive = [x for x in body if len(x) >= DISTINCTIVE and not x.startswith("#") and x not in public]
+        if len(distinctive) >= 2:
+            found.append(Region(path, number, distinctive))
     return found
 
 
