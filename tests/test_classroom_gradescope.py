@@ -57,7 +57,6 @@ def autograder_root():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.xdist_group("gradescope")
 def test_the_bundle_grades_an_upload_end_to_end(run_iolab, tmp_path, autograder_root):
     hidden = hidden_suite(tmp_path / "hidden")
     bundle = tmp_path / "autograder.zip"

@@ -11,7 +11,6 @@ from .conftest import projects
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.xdist_group("grading")
 @pytest.mark.parametrize("project", projects())
 def test_reference_scores_full_marks(project, run_iolab, tmp_path):
     """`iolab grade PROJECT --impl solutions` (standard scale) passes every test."""

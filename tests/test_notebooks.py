@@ -26,7 +26,6 @@ def test_stored_without_outputs(path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("path", ALL, ids=[str(p.relative_to(NOTEBOOKS)) for p in ALL])
 def test_notebook_executes(path, tmp_path):
     """Runs like CI does: pytest --nbval-lax with IOLAB_IMPL=solutions at quick scale."""

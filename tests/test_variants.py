@@ -11,7 +11,6 @@ from .variants import all_variants, materialize
 VARIANTS = all_variants()
 
 
-@pytest.mark.xdist_group("variants")
 @pytest.mark.parametrize(("project", "variant"), VARIANTS, ids=[f"{p}:{v.name}" for p, v in VARIANTS])
 def test_variant_is_caught(project, variant, tmp_path):
     package = materialize(project, variant, tmp_path)
