@@ -24,7 +24,7 @@ LINTED := $(wildcard solutions grader tests bench)
 
 test: $(STAMP) lint  ## the course's whole test suite
 	@if [ -d solutions ]; then $(BIN)/iolab dev stubs --check; fi
-	$(BIN)/python -m pytest -n 2 --durations=25
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)

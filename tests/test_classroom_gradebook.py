@@ -59,6 +59,7 @@ def leftovers(base: int = 0) -> list[str]:
     return found
 
 
+@pytest.mark.xdist_group("gradebook")  # two batches at once would crowd 2 cores past the per-submission wall clock
 def test_a_class_with_every_kind_of_broken_submission(run_iolab, tmp_path):
     expect = build(tmp_path / "submissions")
     assert len(expect) >= 12
@@ -136,6 +137,7 @@ def test_a_class_with_every_kind_of_broken_submission(run_iolab, tmp_path):
     assert refused.returncode == 2 and "--resume" in refused.stderr, refused.stderr
 
 
+@pytest.mark.xdist_group("gradebook")
 def test_shards_merge_into_the_whole_class(run_iolab, tmp_path):
     everyone = build(tmp_path / "all")
     quick = {"erin", "frank", "leo", "mia"}  # the ones graded in a second: the point here is the bookkeeping
@@ -179,6 +181,7 @@ def test_gradebook_usage_errors(run_iolab, tmp_path):
     assert unknown.returncode == 2 and "no project named" in said(unknown), unknown.stderr
 
 
+@pytest.mark.xdist_group("gradebook")
 def test_a_cancelled_batch_stops_cleanly_and_resumes(run_iolab, tmp_path):
     """SIGTERM (a cancelled CI job) ends the batch like Ctrl-C: exit 130, the running submission's
     processes killed, the finished one kept; --resume grades only the rest."""
