@@ -197,3 +197,18 @@ def test_unprivileged_child_meets_file_permissions(tmp_path):
     assert denied.returncode == 13, "an unprivileged child must get EACCES in a read-only directory"
     if os.geteuid() == 0:
         assert allowed.returncode == 0, "root without the drop ignores the mode (which is why the drop exists)"
+
+
+def test_flat_runs_records_the_evidence(tmp_path):
+    from grader.evidence import Evidence
+    from grader.harness.memflat import flat_runs
+    from grader.harness.rss import Measurement
+
+    def run(peak_mb):
+        return Measurement(["x"], 0, 1.0, peak_mb * MB, [(0.0, MB), (0.5, peak_mb * MB)])
+
+    evidence = Evidence(tmp_path / "ev")
+    verdict = flat_runs(evidence, 100, run(20), 400, run(50), run(21), "a title")
+    assert not verdict.flat
+    assert evidence.values == {"peak_mb": {"N": 20.0, "4N": 50.0}, "reference_peak_mb_4N": 21.0}
+    assert evidence.artifacts and evidence.artifacts[0].read_bytes()[:4] == b"\x89PNG"

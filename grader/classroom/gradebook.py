@@ -42,7 +42,7 @@ from ..data.cache import data_dir
 from ..outcomes import Result
 from . import feedback, summary
 from .limits import TOKEN_ENV, UID_BASE, Census, Identity, Limits, Members, UidClaim, identity_for, preexec
-from .rows import FINE, INVALID, KILLED, TIMEOUT, ProjectMax, Row, Verdict, compose, passed_all, worth_of
+from .rows import FINE, INVALID, KILLED, TIMEOUT, ProjectMax, Row, Verdict, compose, passed_all, read_json, worth_of
 from .submissions import InvalidSubmission, Submission, discover, fingerprint, materialize
 from .worker import Job
 
@@ -202,7 +202,7 @@ class _Batch:
         """Grade the reference under the same limits; what each project is worth."""
         if self.settings.worth is not None:
             return self.settings.worth
-        stored = _json(self.settings.out / "reference.json")
+        stored = read_json(self.settings.out / "reference.json")
         if stored.get("key") == self.settings.key():
             return {p: ProjectMax(**w) for p, w in stored["worth"].items()}
         if not self.settings.reference:
@@ -725,7 +725,7 @@ def _notes(settings: Settings, limits: Limits) -> list[str]:
 def _stored_rows(out: Path, key: str) -> dict[str, dict]:
     found = {}
     for path in sorted((out / "submissions").glob("*/row.json")):
-        doc = _json(path)
+        doc = read_json(path)
         if doc.get("key") == key and "rows" in doc:
             found[doc["student"]] = doc
     return found
@@ -734,7 +734,7 @@ def _stored_rows(out: Path, key: str) -> dict[str, dict]:
 def _all_rows(out: Path) -> list[Row]:
     rows = []
     for path in sorted((out / "submissions").glob("*/row.json")):
-        rows += [Row.from_json(r) for r in _json(path).get("rows", [])]
+        rows += [Row.from_json(r) for r in read_json(path).get("rows", [])]
     return rows
 
 
@@ -754,14 +754,6 @@ def _tree_hash(folders: Sequence[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _json(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
 def _atomic_json(path: Path, doc: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -776,7 +768,7 @@ def merge(folders: Sequence[Path], out: Path, say: Callable[[str], None] = print
     """Join the output folders of ``--shard K/N`` runs into one gradebook in ``out``."""
     metas = []
     for folder in folders:
-        meta = _json(folder / "gradebook.json")
+        meta = read_json(folder / "gradebook.json")
         if not meta:
             raise GradebookError(f"{folder}: not a gradebook folder (no gradebook.json)")
         metas.append(meta)

@@ -112,8 +112,8 @@ def compose(
 ) -> tuple[Row, list[Result]]:
     """The row for one project of one submission, from ``folder`` (the worker's OUT/<project>)."""
     results = read_results(folder / "results.jsonl")
-    preflight = _json(folder / "preflight.json")
-    done = _json(folder / "done.json")
+    preflight = read_json(folder / "preflight.json")
+    done = read_json(folder / "done.json")
     graded = [r for r in results if r.outcome != SKIPPED]
     row = Row(
         student=student,
@@ -198,7 +198,8 @@ def _first_import_error(preflight: dict) -> str:
     return "cannot import the package"
 
 
-def _json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON object from a file a submission's worker wrote; {} when it is missing, cut short or not an object."""
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):

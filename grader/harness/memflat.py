@@ -9,6 +9,7 @@ any machine-specific absolute number.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MB = 1 << 20
 GROWTH = 1.15  # the larger run may use at most 15% more ...
@@ -43,3 +44,21 @@ def check_flat(small_size: int, small_peak: int, large_size: int, large_peak: in
     if large_size < 2 * small_size:
         raise ValueError("compare sizes at least 2x apart (4x is the usual choice)")
     return Flatness(small_size, small_peak, large_size, large_peak)
+
+
+def flat_runs(
+    evidence: Any, small_size: int, small: Any, large_size: int, large: Any, reference: Any, title: str
+) -> Flatness:
+    """The verdict for two measured runs (``harness.rss.Measurement``) at two sizes, with the
+    evidence a report shows: both peaks, the reference's peak at the larger size, and the memory
+    timeline of the larger run drawn next to the reference's."""
+    from . import plots
+
+    evidence.value("peak_mb", {"N": round(small.peak_mb, 1), "4N": round(large.peak_mb, 1)})
+    evidence.value("reference_peak_mb_4N", round(reference.peak_mb, 1))
+    evidence.attach(
+        plots.memory_timeline(
+            {"yours": large.timeline, "reference": reference.timeline}, evidence.path("memory-timeline.png"), title
+        )
+    )
+    return check_flat(small_size, small.peak_rss, large_size, large.peak_rss)

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from grader.harness import plots
-from grader.harness.memflat import check_flat
+from grader.harness.memflat import check_flat, flat_runs
 from grader.harness.throughput import compare as compare_speed
 
 from .truth import compare
@@ -37,16 +36,7 @@ def test_memory_flat_from_n_to_4n(loglens_cli, reference_cli, log, scale, eviden
     problems = compare(json.loads(run_large.stdout), large.truth, name=large.path.name)
     assert not problems, "\n".join(problems)
     reference = summarize(reference_cli, large.path)
-    evidence.value("peak_mb", {"N": round(run_small.peak_mb, 1), "4N": round(run_large.peak_mb, 1)})
-    evidence.value("reference_peak_mb_4N", round(reference.peak_mb, 1))
-    evidence.attach(
-        plots.memory_timeline(
-            {"yours": run_large.timeline, "reference": reference.timeline},
-            evidence.path("memory-timeline.png"),
-            f"Memory while summarizing {4 * n:,} lines",
-        )
-    )
-    flat = check_flat(n, run_small.peak_rss, 4 * n, run_large.peak_rss)
+    flat = flat_runs(evidence, n, run_small, 4 * n, run_large, reference, f"Memory while summarizing {4 * n:,} lines")
     assert flat.flat, (
         f"memory grows with the input: {flat.explain()}. Something keeps per-line data: the whole input "
         "(read() or readlines()), every latency, or every distinct route."

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from grader.harness import plots
-from grader.harness.memflat import check_flat
+from grader.harness.memflat import check_flat, flat_runs
 from grader.harness.proc import kill_tree, raise_if_stub
 from grader.harness.rss import RssSampler
 from grader.harness.slow import SlowReader, trickle
@@ -45,16 +45,7 @@ def test_memory_flat_from_n_to_4n(sf_cli, reference_cli, events, scale, evidence
         f"{large.path.name}: filter {FILTER!r} should give {large.truth.queries[QUERY]:,} CSV rows, got {rows:,}"
     )
     reference = etl(reference_cli, large.path)
-    evidence.value("peak_mb", {"N": round(run_small.peak_mb, 1), "4N": round(run_large.peak_mb, 1)})
-    evidence.value("reference_peak_mb_4N", round(reference.peak_mb, 1))
-    evidence.attach(
-        plots.memory_timeline(
-            {"yours": run_large.timeline, "reference": reference.timeline},
-            evidence.path("memory-timeline.png"),
-            f"Memory while filtering {4 * n:,} records",
-        )
-    )
-    flat = check_flat(n, run_small.peak_rss, 4 * n, run_large.peak_rss)
+    flat = flat_runs(evidence, n, run_small, 4 * n, run_large, reference, f"Memory while filtering {4 * n:,} records")
     assert flat.flat, (
         f"memory grows with the input: {flat.explain('records')}. Something keeps every record (a list of "
         "records or rows, the whole input read at once, output collected before writing)."
