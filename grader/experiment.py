@@ -57,7 +57,8 @@ def _written_in(exc: BaseException) -> str:
 
 
 def not_written_yet(todo: str) -> None:
-    print(f"not written yet: {todo}; this experiment runs once it is")
+    # (a stub's message read from a subprocess's stderr may end cut short at a quote: "reject empty,")
+    print(f"not written yet: {todo.rstrip(' ,;:')}; this experiment runs once it is")
 
 
 @dataclass
