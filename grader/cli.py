@@ -209,7 +209,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from .classroom.release import BrokenCopyError, ReleaseError, release
 
     try:
-        made = release(Path(args.out), extra_excludes=args.exclude, check=args.check, say=_say)
+        made = release(Path(args.out), extra_excludes=args.exclude, check=args.check)
     except ReleaseError as exc:
         err.print(f"[red]iolab release:[/] {exc}", highlight=False)
         return EXIT_FAIL if isinstance(exc, BrokenCopyError) else EXIT_USAGE

@@ -90,7 +90,7 @@ def test_a_leaked_solution_fails_the_release_loudly(tmp_path):
     )
     out = tmp_path / "student"
     with pytest.raises(release_mod.ReleaseError, match="leaked") as caught:
-        release_mod.release(out, source=course_copy, say=lambda _: None)
+        release_mod.release(out, source=course_copy)
     assert "solutions/loglens/parse.py" in str(caught.value) and "labs/loglens/parse.py" in str(caught.value)
     assert not out.exists(), "a copy that leaks must not be left where it could be handed out"
 

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +93,6 @@ def release(
     source: Path | None = None,
     extra_excludes: Sequence[str] = (),
     check: bool = False,
-    say: Callable[[str], None] = print,
 ) -> Released:
     source = (source or course.ROOT).resolve()
     out = out.resolve()
