@@ -206,13 +206,13 @@ def cmd_gradebook_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .classroom.release import ReleaseError, release
+    from .classroom.release import BrokenCopyError, ReleaseError, release
 
     try:
-        made = release(Path(args.out), extra_excludes=args.exclude, check=args.check, say=_say)
+        made = release(Path(args.out), extra_excludes=args.exclude, check=args.check)
     except ReleaseError as exc:
         err.print(f"[red]iolab release:[/] {exc}", highlight=False)
-        return EXIT_FAIL if "leaked" in str(exc) or "quick check" in str(exc) else EXIT_USAGE
+        return EXIT_FAIL if isinstance(exc, BrokenCopyError) else EXIT_USAGE
     left_out = sorted({e.split("/")[0] for e in made.excluded})
     print(f"{made.out}: {made.files} files, fresh labs and one commit; left out: {', '.join(left_out)}")
     if made.check is not None:
@@ -307,8 +307,17 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .experiment import reference
 
     course.project(args.project)
+    if reference() is None:
+        err.print(
+            "[red]iolab demo:[/] the demo runs the reference solution, which only the instructor's copy of the "
+            "course has (this copy has no solutions/)",
+            highlight=False,
+            soft_wrap=True,  # one line, whatever the width
+        )
+        return EXIT_USAGE
     paths = run_demo(args.project, args.scale or "standard", Path(args.out) if args.out else course.REPORTS, err)
     for path in paths:
         print(path)

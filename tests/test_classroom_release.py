@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from grader import stubs
 from grader.classroom import release as release_mod
 from grader.classroom.templates import CLASSROOM_WORKFLOW
 from grader.cli import _parser
-from grader.course import ROOT, SOLUTIONS
+from grader.course import NOTEBOOKS, ROOT, SOLUTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +44,23 @@ def test_the_release_is_a_working_student_copy(run_iolab, tmp_path):
     for notebook in out.rglob("*.ipynb"):
         cells = json.loads(notebook.read_text())["cells"]
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in cells), notebook
+    for helper in NOTEBOOKS.rglob("*.py"):  # modules the notebooks import (crashlab.py) ship with them
+        assert (out / helper.relative_to(ROOT)).is_file(), f"{helper.relative_to(ROOT)} is missing from the copy"
+
+    # `iolab demo` runs the reference: in the copy it must say so in one line and exit 2
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOLAB_")}
+    env["PYTHONPATH"] = str(out)
+    demo = subprocess.run(
+        [sys.executable, "-m", "grader", "demo", "loglens", "--scale", "quick"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 2, demo.stdout + demo.stderr
+    assert len(demo.stderr.strip().splitlines()) == 1 and "reference solution" in demo.stderr, demo.stderr
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=out, capture_output=True, text=True, check=True).stdout.strip()
@@ -71,7 +90,7 @@ def test_a_leaked_solution_fails_the_release_loudly(tmp_path):
     )
     out = tmp_path / "student"
     with pytest.raises(release_mod.ReleaseError, match="leaked") as caught:
-        release_mod.release(out, source=course_copy, say=lambda _: None)
+        release_mod.release(out, source=course_copy)
     assert "solutions/loglens/parse.py" in str(caught.value) and "labs/loglens/parse.py" in str(caught.value)
     assert not out.exists(), "a copy that leaks must not be left where it could be handed out"
 
@@ -90,7 +109,7 @@ def test_the_scan_finds_a_region_pasted_anywhere_in_labs_or_notebooks(tmp_path):
     assert {Path(leak.found_in).name for leak in leaks} == {"my_helpers.py", "nb.ipynb"}, leaks
 
 
-def test_notebooks_are_stripped_and_reference_imports_reported():
+def test_notebooks_are_stripped_and_reference_uses_reported():
     nb = {
         "cells": [
             {"cell_type": "code", "execution_count": 3, "outputs": [{"output_type": "stream"}], "metadata": {},
@@ -101,9 +120,9 @@ def test_notebooks_are_stripped_and_reference_imports_reported():
         "nbformat": 4,
         "nbformat_minor": 5,
     }  # fmt: skip
-    text, uses_reference = release_mod.strip_notebook(json.dumps(nb))
+    text, uses = release_mod.strip_notebook(json.dumps(nb))
     stripped = json.loads(text)
-    assert uses_reference
+    assert uses == ["cell 1: line 1: from solutions.loglens import ..."], uses
     assert stripped["cells"][0]["outputs"] == [] and stripped["cells"][0]["execution_count"] is None
     assert "widgets" not in stripped["metadata"] and stripped["cells"][1]["source"] == ["# title"]
 
@@ -143,3 +162,66 @@ def test_the_classroom_workflow_is_valid_and_its_command_does_what_it_promises(r
     assert result["status"] == "fail" and result["max_score"] > 0 and result["tests"]
     assert summary.read_text().startswith("## iolab: 0 / ")
     assert (tmp_path / "reports" / "plots" / "scores.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "uses"),
+    [
+        ("import solutions.runtime as rt", 1),
+        ("import os, solutions", 1),
+        ("from solutions.loglens import parse_line", 1),
+        ('argv = [sys.executable, "-m", "solutions.loglens", "summary", path]', 1),
+        ('root = resolve("solutions")', 1),
+        ('crashlab.kill_experiment("atomic", 40, impl="solutions")', 1),
+        ('program = "import sys; from solutions.safestate.atomic import write_atomic"', 1),
+        ('subprocess.run("python -m solutions.runtime serve", shell=True)', 1),
+        ("!python -m solutions.loglens summary big.log", 1),  # IPython shell escape
+        ("x = await run()\nimport solutions", 1),  # top-level await parses
+        ("def broken(:\n    import solutions", 1),  # not Python at all: judged line by line
+        ("from grader.impl import resolve\nROOT = resolve()", 0),
+        ('loglens = ROOT.module("loglens")', 0),
+        ('if ROOT.package == "solutions":\n    print("IOLAB_IMPL=solutions: yours is the reference")', 0),
+        ('client = f"from {ROOT.package}.runtime.workloads import probe_clients"', 0),
+        ("# python -m solutions.loglens, in a comment", 0),
+        ("from .solutions import helper", 0),  # a relative import is some other package
+    ],
+)
+def test_reference_uses_in_notebook_code(code, uses):
+    found = release_mod.reference_uses(code)
+    assert len(found) == uses, f"{code!r}: expected {uses} use(s) of the reference, found {found}"
+
+
+def test_a_notebook_that_needs_the_reference_fails_the_release(tmp_path):
+    """A cell that imports solutions would fail in the student copy: `iolab release` must refuse
+    (exit 1), say which notebook and cell, and leave nothing in --out."""
+    course_copy = tmp_path / "course"
+    shutil.copytree(
+        ROOT,
+        course_copy,
+        ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "generated", ".*cache", ".hypothesis"),
+    )
+    notebook = course_copy / "notebooks" / "01-loglens" / "01-streams-and-backpressure.ipynb"
+    nb = json.loads(notebook.read_text())
+    cell = {"cell_type": "code", "execution_count": None, "id": "uses-ref", "metadata": {}, "outputs": []}
+    nb["cells"].insert(2, {**cell, "source": ["from solutions.loglens import parse_line\n"]})
+    notebook.write_text(json.dumps(nb, indent=1))
+    helper = course_copy / "notebooks" / "02-safestate" / "crashlab.py"
+    helper.write_text(helper.read_text() + '\n\nDEMO = ["python", "-m", "solutions.safestate"]\n')
+
+    out = tmp_path / "student"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOLAB_")}
+    env["PYTHONPATH"] = str(course_copy)  # the copy's own grader, so that its folder is the course
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "release", "--out", str(out)],
+        cwd=course_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())  # rich wraps long lines
+    assert "01-streams-and-backpressure.ipynb, cell 3: line 1: from solutions.loglens import" in message, message
+    assert "crashlab.py: line" in message and "solutions.safestate" in message, message
+    assert not out.exists(), "a copy whose notebooks need the reference must not be left where it could be handed out"

@@ -43,3 +43,16 @@ def test_check_exit_codes(run_iolab):
     assert run_iolab("check", "loglens", "--impl", "solutions", "--milestone", "2").returncode == 0
     fresh = run_iolab("check", "loglens", "--milestone", "2")
     assert fresh.returncode == 1 and "not started" in fresh.stdout
+
+
+def test_demo_needs_the_reference_and_says_so_in_one_line(monkeypatch, tmp_path, capsys):
+    """`iolab demo` runs the reference: in a copy without solutions/ (a student's) it must not
+    start at all, but exit 2 with one line that says why."""
+    from grader import impl
+    from grader.cli import main
+
+    monkeypatch.setattr(impl, "ROOT", tmp_path)  # the course folder, as if it had no solutions/
+    assert main(["demo", "loglens", "--scale", "quick"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {lines}"
+    assert "reference solution" in lines[0] and "instructor" in lines[0] and "Traceback" not in lines[0], lines

@@ -8,9 +8,11 @@ What it changes: ``labs/`` is generated afresh from the reference (whatever the 
 labs hold), notebooks lose their outputs, the README gets a section for students, and
 ``.github/workflows/classroom.yml`` is added. It then scans ``labs/`` and ``notebooks/`` for the
 text of every solution region (markers matched loosely, so a misspelled marker that the stub
-generator copied through is caught too) and fails, removing the copy, if any leaked. Last, a
-fresh git repository with one commit. ``--check`` runs the copy's own quick grade: every test
-must be "not started" (or skipped), none may error.
+generator copied through is caught too) and fails, removing the copy, if any leaked; it fails
+the same way when a notebook (or a helper module next to the notebooks) imports or runs the
+reference, which the copy does not have. Last, a fresh git repository with one commit.
+``--check`` runs the copy's own quick grade: every test must be "not started" (or skipped), none
+may error.
 
 A check that compares with the reference skips in the copy (see ``impl.REFERENCE_MISSING``): the
 reference is not shipped in any form, compiled or otherwise, since anything importable can be
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +60,12 @@ DISTINCTIVE = 16  # a region line shorter than this (``return out``, ``else:``) 
 
 
 class ReleaseError(Exception):
-    """The copy cannot be made, or would leak the reference (the message says where)."""
+    """The copy cannot be made (a usage problem: exit code 2)."""
+
+
+class BrokenCopyError(ReleaseError):
+    """The copy would be wrong: it leaks the reference, a notebook needs the reference, or its own
+    check failed (exit code 1; the message says where)."""
 
 
 @dataclass
@@ -77,7 +84,7 @@ class Released:
     out: Path
     files: int
     excluded: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    needs_reference: list[str] = field(default_factory=list)  # "notebooks/x.ipynb, cell 3: ..." lines
     check: dict | None = None
 
 
@@ -86,7 +93,6 @@ def release(
     source: Path | None = None,
     extra_excludes: Sequence[str] = (),
     check: bool = False,
-    say: Callable[[str], None] = print,
 ) -> Released:
     source = (source or course.ROOT).resolve()
     out = out.resolve()
@@ -106,15 +112,21 @@ def release(
         leaks = scan(solutions, [out / "labs", out / "notebooks"])
         if leaks:
             listing = "\n  ".join(str(leak) for leak in leaks)
-            raise ReleaseError(
+            raise BrokenCopyError(
                 f"{len(leaks)} solution region(s) leaked into the student copy; nothing was released:\n  {listing}"
+            )
+        if made.needs_reference:
+            listing = "\n  ".join(made.needs_reference)
+            raise BrokenCopyError(
+                "notebook code uses the reference (solutions), which the student copy does not have; those cells "
+                "would fail there. Go through grader.impl.resolve() (the learner's code, the reference under "
+                "IOLAB_IMPL=solutions), or grader.experiment.reference() where the reference is optional. "
+                f"Nothing was released:\n  {listing}"
             )
         _git_init(out, _source_commit(source))
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
-    for warning in made.warnings:
-        say(f"warning: {warning}")
     if check:
         made.check = check_release(out)
     return made
@@ -132,8 +144,8 @@ def _select(source: Path, excludes: Sequence[str]) -> tuple[list[str], list[str]
         parts = rel.split("/")
         if ALWAYS_SKIP & set(parts) or parts[0] in SKIP_TOP or rel.startswith("datasets/generated/"):
             continue
-        if rel.endswith((".pyc", ".pyo")) or rel.startswith("notebooks/"):
-            continue  # notebooks are written stripped, below
+        if rel.endswith((".pyc", ".pyo")) or (rel.startswith("notebooks/") and rel.endswith(".ipynb")):
+            continue  # notebooks are written stripped, below (helper modules next to them are copied)
         if any(rel == e.rstrip("/") or rel.startswith(e.rstrip("/") + "/") for e in excludes):
             excluded.append(rel)
             continue
@@ -198,13 +210,12 @@ def _build(source: Path, out: Path, keep: list[str], excluded: list[str]) -> Rel
         notebook = path.relative_to(source)
         target = out / notebook
         target.parent.mkdir(parents=True, exist_ok=True)
-        text, uses_reference = strip_notebook(path.read_text(encoding="utf-8"))
+        text, uses = strip_notebook(path.read_text(encoding="utf-8"))
         target.write_text(text, encoding="utf-8")
-        if uses_reference:
-            made.warnings.append(
-                f"{notebook} imports the reference (solutions); those cells fail in the student copy: "
-                "demo it only where `grader.course.SOLUTIONS` exists"
-            )
+        made.needs_reference += [f"{notebook.as_posix()}, {use}" for use in uses]
+    for helper in sorted(p for p in (out / "notebooks").rglob("*.py") if p.is_file()):
+        uses = reference_uses(helper.read_text(encoding="utf-8", errors="replace"))
+        made.needs_reference += [f"{helper.relative_to(out).as_posix()}: {use}" for use in uses]
     readme = out / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.exists() else "# iolab\n"
     if MAINTAINERS_HEADING in text:
@@ -229,21 +240,68 @@ def _build(source: Path, out: Path, keep: list[str], excluded: list[str]) -> Rel
     return made
 
 
-def strip_notebook(text: str) -> tuple[str, bool]:
-    """The notebook without outputs, execution counts or widget state; and whether a code cell
-    imports the reference."""
+def strip_notebook(text: str) -> tuple[str, list[str]]:
+    """The notebook without outputs, execution counts or widget state; and how its code cells use
+    the reference directly ("cell N: ..." per use, see ``reference_uses``)."""
     nb = json.loads(text)
-    uses_reference = False
-    for cell in nb.get("cells", []):
+    uses = []
+    for number, cell in enumerate(nb.get("cells", []), 1):
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
-            source = "".join(cell.get("source", []))
-            if re.search(r"^\s*(from|import)\s+solutions\b", source, re.MULTILINE):
-                uses_reference = True
+            uses += [f"cell {number}: {use}" for use in reference_uses("".join(cell.get("source", [])))]
         cell.get("metadata", {}).pop("execution", None)
     nb.get("metadata", {}).pop("widgets", None)
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n", uses_reference
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n", uses
+
+
+# A string that names the reference as code to run: "solutions", "solutions.loglens", or a command
+# or program text with `-m solutions.x`, `from solutions...`, `import solutions`.
+_REFERENCE_TEXT = re.compile(r"(?:-m\s+|\bfrom\s+|\bimport\s+)solutions\b")
+
+
+def reference_uses(code: str) -> list[str]:
+    """How notebook code (a cell, or a helper module) imports or runs the reference directly:
+    ``import solutions...``, ``from solutions... import``, a string naming it (``"solutions"``,
+    ``"solutions.loglens"``, ``resolve("solutions")``, ``python -m solutions.x`` in a command, an
+    import inside a ``python -c`` program). A comparison (``root.package == "solutions"``) runs
+    nothing and is allowed; so are comments and prose. Each use is "line N: what"."""
+    import ast
+
+    try:
+        tree = ast.parse(_as_python(code))
+    except SyntaxError:
+        # not parseable even after IPython's transforms: judge the raw text, line by line
+        return [
+            f"line {number}: {line.strip()[:80]}"
+            for number, line in enumerate(code.splitlines(), 1)
+            if not line.lstrip().startswith("#")
+            and (_REFERENCE_TEXT.search(line) or re.search(r"[\"']solutions[\"'.]", line))
+        ]
+    compares = [node for node in ast.walk(tree) if isinstance(node, ast.Compare)]
+    compared = {id(side) for compare in compares for side in (compare.left, *compare.comparators)}
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name == "solutions" or a.name.startswith("solutions.")]
+            uses += [f"line {node.lineno}: import {name}" for name in names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "solutions":
+            uses.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in compared:
+            text = node.value
+            if text == "solutions" or text.startswith("solutions.") or _REFERENCE_TEXT.search(text):
+                uses.append(f"line {node.lineno}: {text.strip()[:80]!r}")
+    return sorted(set(uses), key=lambda use: int(use.split(":")[0].split()[1]))
+
+
+def _as_python(code: str) -> str:
+    """Cell source as plain Python: IPython's own transforms turn ``%magic`` and ``!shell`` lines
+    into calls (whose text is then checked like any string); top-level ``await`` parses as is."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # pragma: no cover - IPython comes with the notebook dependencies
+        return code
+    return TransformerManager().transform_cell(code)
 
 
 # ---- the leak scan ------------------------------------------------------------------------------
@@ -372,13 +430,13 @@ def check_release(out: Path) -> dict:
         try:
             report = json.loads((Path(reports) / "report.json").read_text())
         except (OSError, ValueError):
-            raise ReleaseError(
+            raise BrokenCopyError(
                 f"the copy's quick check did not run (exit {done.returncode}):\n{done.stderr[-2000:]}"
             ) from None
     wrong = [t for t in report["tests"] if t["outcome"] not in ("not started", "skipped")]
     if wrong or done.returncode != 1 or "Traceback" in done.stdout + done.stderr:
         listing = "\n  ".join(f"{t['nodeid']}: {t['outcome']}: {t['message'][:200]}" for t in wrong[:10])
-        raise ReleaseError(f"the copy's quick check is not all 'not started' (exit {done.returncode}):\n  {listing}")
+        raise BrokenCopyError(f"the copy's quick check is not all 'not started' (exit {done.returncode}):\n  {listing}")
     counts: dict[str, int] = {}
     for t in report["tests"]:
         counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1

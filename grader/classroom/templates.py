@@ -76,7 +76,10 @@ and signatures as the reference your instructor keeps, with the parts you write 
   which lives in your own state folder, not in this repository).
 
 What this copy does not have: the reference solution, the instructor's hidden tests and the
-course's own maintenance tests. A few stress checks compare your code's speed or memory with
+course's own maintenance tests. The notebooks' experiments run your code in `labs/`: one that
+needs a piece you have not written yet says which, and the notebook goes on; run it again once
+that piece passes its check. `iolab demo` needs the reference, so it only runs in your
+instructor's copy. A few stress checks compare your code's speed or memory with
 the reference measured in the same run; here they are skipped with a reason once your code has
 run, and they count when your instructor grades (Gradescope or `iolab gradebook`). Hidden tests
 count there too.

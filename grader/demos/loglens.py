@@ -10,6 +10,7 @@ from rich.console import Console
 from ..data import ensure
 from ..harness import plots
 from ..harness.rss import measure
+from ..impl import resolve
 
 LINES = {"quick": 200_000, "standard": 2_000_000, "full": 6_000_000}
 
@@ -20,12 +21,13 @@ def demo(scale: str, out: Path, console: Console) -> list[Path]:
     found = ensure("access", lines, seed=2025, progress=console.is_terminal)
     size_mb = found.path.stat().st_size / 1e6
     runs = {}
+    reference = resolve("solutions")  # `iolab demo` checked that this copy has it
     for label, argv in (
-        ("reference", [sys.executable, "-m", "solutions.loglens", "summary", str(found.path), "--json"]),
+        ("reference", [sys.executable, "-m", f"{reference.package}.loglens", "summary", str(found.path), "--json"]),
         ("naive", [sys.executable, "-m", "grader.demos.naive_loglens", str(found.path)]),
     ):
         console.print(f"  running {label} ...")
-        runs[label] = measure(argv, timeout=3600)
+        runs[label] = measure(argv, env=reference.env(), timeout=3600)  # this checkout's code, from any folder
         if runs[label].returncode != 0:
             console.print(f"[red]{label} failed:[/] {runs[label].describe()}")
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 Each function starts real processes and reports what happened to the files; the plots are
 drawn in the notebooks. The "naive" writers here are the mistakes the course warns about,
-written on purpose so you can watch them fail.
+written on purpose so you can watch them fail. The careful writers are the implementation under
+test (``IOLAB_IMPL``, by default your labs): one that reaches a piece not written yet raises
+``NotStarted`` (its ``TODO(...)``), which the notebooks turn into one line.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 
 from grader.course import ROOT, SUITES
 from grader.harness.kill import KillDriver
-from grader.harness.proc import kill_tree, limits
+from grader.harness.proc import kill_tree, limits, raise_if_stub
 from grader.impl import Root, resolve
+from grader.outcomes import NotStarted
 
 WORKER = SUITES / "safestate" / "worker.py"  # the grader's helper: Store.set / update in a loop
 
@@ -59,7 +62,7 @@ print("done", flush=True)
 
 
 def root(impl: str | None = None) -> Root:
-    """The implementation to experiment with (IOLAB_IMPL, else labs; or "solutions")."""
+    """The implementation to experiment with: ``impl`` if given, else IOLAB_IMPL, else labs."""
     return resolve(impl)
 
 
@@ -73,6 +76,18 @@ def _start(argv: list[str], env: dict[str, str], stdin=subprocess.DEVNULL) -> su
     return subprocess.Popen(
         argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=limits()
     )
+
+
+def _failed(proc: subprocess.Popen[bytes]) -> Exception:
+    """Why a helper process ended on its own: NotStarted if it reached a stub, else its stderr."""
+    kill_tree(proc)
+    proc.wait()
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    try:
+        raise_if_stub(proc.returncode or 1, err)
+    except NotStarted as exc:
+        return exc
+    return RuntimeError(err[-500:] or f"exit code {proc.returncode}")
 
 
 def classify(path: Path) -> str:
@@ -95,10 +110,11 @@ def classify(path: Path) -> str:
 
 
 def kill_experiment(
-    writer: str, kills: int, size: int = 256 << 10, seed: int = 1, impl: str | None = "solutions"
+    writer: str, kills: int, size: int = 256 << 10, seed: int = 1, impl: str | None = None
 ) -> Counter[str]:
-    """Start a writer ("naive" or "atomic"), SIGKILL it after a seeded random delay, look at
-    state.json; ``kills`` times. Returns how often each outcome was seen."""
+    """Start a writer ("naive", or "atomic": ``Store.set`` of the implementation under test),
+    SIGKILL it after a seeded random delay, look at state.json; ``kills`` times. Returns how often
+    each outcome was seen."""
     impl_root = root(impl)
     env = env_for(impl_root)
     home = Path(tempfile.mkdtemp(prefix=f"crashlab-{writer}-"))
@@ -116,10 +132,11 @@ def kill_experiment(
                 argv = [sys.executable, str(WORKER), impl_root.package, "commit", str(home), "demo", str(value), str(size)]
             proc = _start(argv, env)
             if proc.stdout.readline().strip() != b"ready":
-                kill_tree(proc)
-                raise RuntimeError(proc.stderr.read().decode()[-500:])
-            driver.kill_after(proc, 0.0, 0.08)
+                raise _failed(proc)
+            kill = driver.kill_after(proc, 0.0, 0.08)
             value += len(proc.stdout.read().split()) // 2 + 1
+            if not kill.signalled:  # it ended by itself: a writer runs until killed, so it failed
+                raise _failed(proc)
             proc.stdout.close()
             proc.stderr.close()
             outcome = classify(path)
@@ -131,10 +148,11 @@ def kill_experiment(
     return seen
 
 
-def lost_update_experiment(locked: bool, processes: int, each: int, impl: str | None = "solutions") -> int:
+def lost_update_experiment(locked: bool, processes: int, each: int, impl: str | None = None) -> int:
     """``processes`` processes each add 1 ``each`` times, all released at the same moment.
     ``locked``: through Store.update (read-modify-write under the lock); else read, +1 and
-    write_atomic with no lock. Returns the final counter (ideal: processes * each)."""
+    write_atomic with no lock (both of the implementation under test). Returns the final counter
+    (ideal: processes * each)."""
     impl_root = root(impl)
     env = env_for(impl_root)
     home = Path(tempfile.mkdtemp(prefix="crashlab-race-"))
@@ -148,29 +166,55 @@ def lost_update_experiment(locked: bool, processes: int, each: int, impl: str | 
             code = NAIVE_INCREMENT.format(root=str(impl_root.path or ROOT), package=impl_root.package)
             argv = [sys.executable, "-c", code, str(path), str(each)]
         procs = [_start(argv, env, stdin=subprocess.PIPE) for _ in range(processes)]
-        for proc in procs:
-            if proc.stdout.readline().strip() != b"ready":
-                raise RuntimeError(proc.stderr.read().decode()[-500:])
-        for proc in procs:  # release them together
-            proc.stdin.write(b"go\n")
-            proc.stdin.flush()
-        deadline = time.monotonic() + 300
-        for proc in procs:
-            proc.communicate(timeout=max(1, deadline - time.monotonic()))
+        try:
+            for proc in procs:
+                if proc.stdout.readline().strip() != b"ready":
+                    raise _failed(proc)
+            for proc in procs:  # release them together
+                proc.stdin.write(b"go\n")
+                proc.stdin.flush()
+            deadline = time.monotonic() + 300
+            for proc in procs:
+                _, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+                raise_if_stub(proc.returncode, err.decode("utf-8", "replace"))
+                if proc.returncode != 0:
+                    raise RuntimeError(err.decode("utf-8", "replace")[-500:])
+        finally:
+            for proc in procs:
+                kill_tree(proc)
+                proc.wait()
         return int(json.loads(path.read_text())["values"]["counter"])
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def hold_lock(home: Path, app: str, seconds: float, impl: str | None = None) -> subprocess.Popen[bytes]:
+    """A helper process that holds the store's lock, inside ``Store.update`` of the implementation
+    under test, for ``seconds``; returned once it holds it (kill it to let go)."""
+    impl_root = root(impl)
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), impl_root.package, "hold", str(home), app, str(seconds)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env_for(impl_root),
+        start_new_session=True,
+    )
+    if proc.stdout.readline().strip() != b"holding":
+        raise _failed(proc)
+    return proc
+
+
 def syscalls(argv: list[str], only_under: Path) -> list[str]:
-    """Run ``argv`` under strace and list the calls that touched ``only_under`` (or [] without strace)."""
+    """Run ``argv`` under strace and list the calls that touched ``only_under`` (or a note without
+    strace). A program that reaches a stub raises NotStarted."""
     from grader.suites.safestate.syscalls import STRACE, parse
 
     if shutil.which("strace") is None:
         return ["(strace is not installed: apt-get install strace)"]
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "trace"
-        subprocess.run([*STRACE, "-o", str(log), *argv], capture_output=True, check=False)
+        done = subprocess.run([*STRACE, "-o", str(log), *argv], capture_output=True, check=False)
+        raise_if_stub(done.returncode, done.stderr.decode("utf-8", "replace"))
         events = parse(log.read_text(errors="replace"))
     lines = []
     prefix = str(only_under)
