@@ -1,6 +1,11 @@
 """Several cores on one big file: cut it into segments at line boundaries, run the stages on each
 segment in a worker process, write the results strictly in file order.
 
+A plain file is cut by byte offsets and each worker reads its own segment. A gzip file cannot be
+entered in the middle, so the parent decompresses it (once, in file order) and hands each worker
+its segment's bytes; decompression is cheap next to decoding JSON, so the workers still do the
+bulk of the work.
+
 Threads would not help: decoding and the stages are CPU-bound Python, and the GIL runs one
 thread's Python code at a time. Processes do help, for pipelines whose stages keep no state
 between records (filter, select, rename, set, explode): a segment can then be processed without
@@ -27,12 +32,16 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, BinaryIO
 
-from .records import BadRecord, read_records
+from .records import BadRecord, open_input, read_records
 from .runner import Counters, Policy, Progress, reject
 from .sinks import CsvSink, NdjsonSink, Sink
 from .stages import Explode, Filter, Pipeline, Record, Rename, Select, SetField, Stage, StageError, Summarize
 
-SEGMENT = 8 << 20  # bytes of input per task
+SEGMENT = int(os.environ.get("STREAMFOUNDRY_SEGMENT_BYTES") or 8 << 20)  # bytes of input per task; tests lower it
+STREAM_SEGMENT = 2 << 20  # bytes per task when the parent hands the bytes over (gzip)
+READ = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+COMPRESSION = 4  # NDJSON shrinks 4-8x under gzip: a compressed file counts as this many times its size
 # Below this size a second process costs more than it saves. Tests lower it with the variable.
 MIN_PARALLEL_BYTES = int(os.environ.get("STREAMFOUNDRY_MIN_PARALLEL_BYTES") or 32 << 20)
 STATELESS = (Filter, Select, Rename, SetField, Explode)
@@ -41,7 +50,7 @@ _JOB: dict[str, Any] = {}  # what the workers need; they inherit it through fork
 
 
 def parallel_ok(names: Sequence[str], stages: Sequence[Stage], to: str, policy: str, jobs: int) -> bool:
-    """True when the run can be split: one big uncompressed regular file, a policy that does not
+    """True when the run can be split: one big regular file (plain or gzip), a policy that does not
     stop at the first bad record, and either stateless stages into NDJSON or CSV, or stateless
     stages around one ``summarize`` (whose parts merge; bad records only skipped, so that a
     fallback to one process never writes a quarantine entry twice)."""
@@ -56,14 +65,17 @@ def parallel_ok(names: Sequence[str], stages: Sequence[Stage], to: str, policy: 
     try:
         info = os.stat(names[0])
         with open(names[0], "rb") as f:
-            compressed = f.read(2) == b"\x1f\x8b"
+            compressed = f.read(2) == GZIP_MAGIC
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_PARALLEL_BYTES and not compressed
+    return stat.S_ISREG(info.st_mode) and info.st_size * (COMPRESSION if compressed else 1) >= MIN_PARALLEL_BYTES
 
 
 class Fallback(Exception):  # noqa: N818
     """The parts cannot be merged exactly (a part's group table overflowed): run in one process."""
+
+
+Task = tuple[int, int, bytes | None]  # a worker's segment: a byte range of the file, or the bytes themselves
 
 
 def split(path: str, size: int = SEGMENT) -> list[tuple[int, int]]:
@@ -80,6 +92,56 @@ def split(path: str, size: int = SEGMENT) -> list[tuple[int, int]]:
     return list(zip(starts, [*starts[1:], total], strict=True))
 
 
+def tasks(path: str, max_line: int, counters: Counters, size: int = SEGMENT) -> Iterator[Task]:
+    """The segments of ``path``: byte ranges of a plain file, decompressed bytes of a gzip file."""
+    with open(path, "rb") as f:
+        compressed = f.read(2) == GZIP_MAGIC
+    if not compressed:
+        for start, end in split(path, size):
+            yield start, end, None
+        return
+    stream = open_input(path)
+    try:
+        # Smaller pieces: each one is held in the parent, in the pipe and in the worker at once.
+        for data in stream_segments(stream, min(size, STREAM_SEGMENT), max_line, counters):
+            yield 0, 0, data
+    finally:
+        stream.close()
+
+
+def stream_segments(stream: BinaryIO, size: int, max_line: int, counters: Counters) -> Iterator[bytes]:
+    """Pieces of about ``size`` bytes of a stream, each ending at a newline (the last one at EOF).
+
+    Memory stays bounded whatever the lines: a line still open after more than ``max_line + 1``
+    bytes is cut there and the rest of it skipped up to its newline. The worker then sees a line
+    over ``max_line`` and flags it exactly as a one-process run flags the whole line (which
+    keeps only the first ``max_line`` bytes too). Time spent reading counts as input wait.
+    """
+    pending = bytearray()
+    skipping = False  # inside an over-long line whose first max_line + 1 bytes are kept
+    while True:
+        started = time.perf_counter()
+        chunk = stream.read(READ)
+        counters.input_wait += time.perf_counter() - started
+        if not chunk:
+            break
+        if skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            chunk, skipping = chunk[nl:], False
+        pending += chunk
+        last = pending.rfind(b"\n")
+        if len(pending) - (last + 1) > max_line + 1:
+            del pending[last + 1 + max_line + 1 :]
+            skipping = True
+        if len(pending) >= size and last >= 0:
+            yield bytes(pending[: last + 1])
+            del pending[: last + 1]
+    if pending:
+        yield bytes(pending)
+
+
 def run_parallel(
     path: str,
     stages: Sequence[Stage],
@@ -93,7 +155,7 @@ def run_parallel(
     max_line: int = 1 << 20,
     sink: Sink | None = None,
 ) -> None:
-    """Process ``path`` with ``jobs`` worker processes; output, counters and policy exactly as a
+    """Process ``path`` (plain or gzip) with ``jobs`` worker processes; output, counters and policy exactly as a
     sequential run would give them (line numbers of bad records included). With a ``summarize``
     stage, each worker summarizes its part, the parts are merged in file order and the groups go
     through the stages after it into ``sink``; Fallback if the parts cannot be merged exactly."""
@@ -101,8 +163,8 @@ def run_parallel(
     _JOB.update(path=path, stages=list(stages), to=to, columns=list(columns) if columns else None, max_line=max_line)
     _JOB["summarize_at"] = at
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_ignore_sigint)
-    window: deque[tuple[tuple[int, int], Future[Any]]] = deque()
-    ranges = iter(split(path))
+    window: deque[tuple[Task, Future[Any]]] = deque()
+    ranges = tasks(path, max_line, counters)
     writer = _Writer(out, counters)
     header_columns = list(columns) if columns else None
     merged: Summarize | None = None
@@ -206,7 +268,7 @@ def _ignore_sigint() -> None:
 
 
 def _segment(
-    start: int, end: int, columns: Sequence[str] | None = None
+    start: int, end: int, data: bytes | None = None, columns: Sequence[str] | None = None
 ) -> tuple[bytes, int, int, int, list[tuple[int, str, str, bytes]], list[str] | None, float]:
     """In a worker: (output bytes, lines, records processed, emitted, bad records with their line
     in the segment, the CSV columns used, seconds spent reading)."""
@@ -241,9 +303,10 @@ def _segment(
     bad: list[tuple[int, str, str, bytes]] = []
     processed = 0
     reading = _Reading()
-    with open(job["path"], "rb") as f:
+    with open(job["path"], "rb") if data is None else io.BytesIO(data) as f:
         f.seek(start)
-        for line, outcome in read_records(_chunks(f, end - start, reading), job["max_line"]):
+        size = end - start if data is None else len(data)
+        for line, outcome in read_records(_chunks(f, size, reading), job["max_line"]):
             processed += 1
             if type(outcome) is BadRecord:
                 bad.append((line, outcome.reason, outcome.detail, bytes(outcome.raw[:65536])))

@@ -97,7 +97,9 @@ def _to_utc_minute(local: bytes, offset: bytes) -> datetime | None:
         return None
     shift = timedelta(hours=hours, minutes=mins)
     utc = (when - shift if offset[:1] == b"+" else when + shift).replace(tzinfo=UTC)
-    if len(_minutes) > 100_000:  # a bound for hostile inputs with ever-changing timestamps
+    # Logs run forward in time, so recent minutes are all the cache needs; a bigger cache grew
+    # peak RSS by ~20 MB at 10M lines (one entry per minute and offset, ~200 bytes each).
+    if len(_minutes) >= 4096:
         _minutes.clear()
     _minutes[local, offset] = utc
     return utc

@@ -162,10 +162,12 @@ def test_pipes_compose_like_run(sf_cli, events, tmp_path):
 
 @M1
 @pytest.mark.hint(4)
-def test_two_processes_agree_with_one(sf_cli, events, tmp_path):
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_two_processes_agree_with_one(sf_cli, events, tmp_path, packed):
     """--jobs 2 (segments in worker processes) gives the same output, counters and quarantine as --jobs 1"""
-    found = events(20_000, seed=25, kind="events-hostile")
-    split_at = {"STREAMFOUNDRY_MIN_PARALLEL_BYTES": "1"}  # the reference splits files of 32 MB and more
+    found = events(20_000, seed=25, kind="events-hostile", gzip=packed)
+    # the reference splits files of 32 MB and more, into 8 MB segments: here, many small segments
+    split_at = {"STREAMFOUNDRY_MIN_PARALLEL_BYTES": "1", "STREAMFOUNDRY_SEGMENT_BYTES": str(256 << 10)}
     runs = {}
     for jobs in ("1", "2"):
         target = tmp_path / f"bad-{jobs}.ndjson"
