@@ -20,6 +20,7 @@ from grader.harness.proc import limits
 from grader.harness.rss import measure
 from grader.harness.slow import SlowReader, trickle
 from grader.harness.throughput import compare
+from grader.harness.together import side_by_side
 
 MB = 1 << 20
 PY = sys.executable
@@ -74,6 +75,27 @@ def test_memory_flat_check():
     assert not grown.flat and "allowed up to" in grown.explain()
     with pytest.raises(ValueError):
         check_flat(100, MB, 150, MB)
+
+
+def test_side_by_side_runs_at_once_and_keeps_order():
+    """Three half-second sleepers side by side end together, and each result stays in its place."""
+    sleeper = "import sys, time; time.sleep(0.5); print(sys.argv[1])"
+    started = time.monotonic()
+    found = side_by_side(*[lambda n=n: measure([PY, "-c", sleeper, str(n)]) for n in range(3)])
+    took = time.monotonic() - started
+    assert [r.stdout.strip() for r in found] == [b"0", b"1", b"2"]
+    assert took < 1.4, f"three runs of 0.5 s took {took:.1f}s together: they ran one after another"
+
+
+def test_side_by_side_stops_the_others_when_one_fails():
+    def fails() -> None:
+        time.sleep(0.3)  # the sleeper is running by now
+        raise AssertionError("the learner's run failed")
+
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="learner's run failed"):
+        side_by_side(lambda: measure([PY, "-c", "import time; time.sleep(60)"]), fails)
+    assert time.monotonic() - started < 20, "the 60 s sleeper was left running after the other call failed"
 
 
 def test_throughput_ratio_orders_fast_and_slow():

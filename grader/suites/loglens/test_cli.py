@@ -29,9 +29,9 @@ def no_traceback(result, what):
 
 @M1
 @pytest.mark.hint(1)
-def test_json_summary_of_a_file(loglens_cli, log):
+def test_json_summary_of_a_file(loglens_cli, log, scale):
     """`summary FILE --json` prints one JSON document that matches the truth"""
-    found = log("access", 50_000, seed=11)
+    found = log("access", scale.pick(10_000, 50_000, 50_000), seed=11)
     result = loglens_cli.run("summary", str(found.path), "--json")
     assert result.returncode == 0, result.describe()
     problems = compare(result.json(), found.truth, name=found.path.name)
@@ -40,9 +40,9 @@ def test_json_summary_of_a_file(loglens_cli, log):
 
 @M1
 @pytest.mark.hint(1)
-def test_stdin_behaves_like_a_file(loglens_cli, log):
+def test_stdin_behaves_like_a_file(loglens_cli, log, scale):
     """reading stdin (no FILE, or '-') gives the same summary as reading the file"""
-    found = log("access", 20_000, seed=12)
+    found = log("access", scale.pick(5_000, 20_000, 20_000), seed=12)
     from_file = loglens_cli.run("summary", str(found.path), "--json").json()
     for args in (("summary", "--json"), ("summary", "-", "--json")):
         with open(found.path, "rb") as f:
@@ -53,9 +53,9 @@ def test_stdin_behaves_like_a_file(loglens_cli, log):
 
 @M1
 @pytest.mark.hint(2)
-def test_gzip_detected_by_content_not_name(loglens_cli, log, tmp_path):
+def test_gzip_detected_by_content_not_name(loglens_cli, log, tmp_path, scale):
     """gzip input is recognised by its magic bytes, whatever the file is called"""
-    found = log("access", 20_000, seed=13)
+    found = log("access", scale.pick(5_000, 20_000, 20_000), seed=13)
     packed = tmp_path / "access.log"  # gzip data under a plain name
     packed.write_bytes(gzip.compress(found.path.read_bytes(), compresslevel=1))
     plain = tmp_path / "really-plain.log.gz"  # plain text under a .gz name
@@ -74,9 +74,9 @@ def test_gzip_detected_by_content_not_name(loglens_cli, log, tmp_path):
 
 @M1
 @pytest.mark.hint(1)
-def test_several_files_are_one_stream(loglens_cli, log, tmp_path):
+def test_several_files_are_one_stream(loglens_cli, log, tmp_path, scale):
     """several files are summarized together, as if concatenated"""
-    found = log("access", 20_000, seed=14)
+    found = log("access", scale.pick(5_000, 20_000, 20_000), seed=14)
     data = found.path.read_bytes()
     cut = data.index(b"\n", len(data) // 3) + 1
     (tmp_path / "a.log").write_bytes(data[:cut])

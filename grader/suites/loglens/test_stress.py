@@ -8,6 +8,7 @@ import pytest
 
 from grader.harness.memflat import check_flat, flat_runs
 from grader.harness.throughput import compare as compare_speed
+from grader.harness.together import side_by_side
 
 from .truth import compare
 
@@ -31,11 +32,13 @@ def test_memory_flat_from_n_to_4n(loglens_cli, reference_cli, log, scale, eviden
     """peak memory at 4N lines is about the same as at N lines"""
     n = scale.pick(20_000, 250_000, 1_000_000)
     small, large = log("access", n, seed=31), log("access", 4 * n, seed=31)
-    run_small = summarize(loglens_cli, small.path)
-    run_large = summarize(loglens_cli, large.path)
+    run_small, run_large, reference = side_by_side(
+        lambda: summarize(loglens_cli, small.path),
+        lambda: summarize(loglens_cli, large.path),
+        lambda: summarize(reference_cli, large.path),
+    )
     problems = compare(json.loads(run_large.stdout), large.truth, name=large.path.name)
     assert not problems, "\n".join(problems)
-    reference = summarize(reference_cli, large.path)
     flat = flat_runs(evidence, n, run_small, 4 * n, run_large, reference, f"Memory while summarizing {4 * n:,} lines")
     assert flat.flat, (
         f"memory grows with the input: {flat.explain()}. Something keeps per-line data: the whole input "
@@ -49,8 +52,9 @@ def test_high_cardinality_stays_in_budget(loglens_cli, log, scale, evidence):
     """with half the requests on never-repeated /users/<id> paths, memory stays flat and under 150 MB"""
     n = scale.pick(20_000, 150_000, 500_000)
     small, large = log("access-hc", n, seed=32), log("access-hc", 4 * n, seed=32)
-    run_small = summarize(loglens_cli, small.path)
-    run_large = summarize(loglens_cli, large.path)
+    run_small, run_large = side_by_side(
+        lambda: summarize(loglens_cli, small.path), lambda: summarize(loglens_cli, large.path)
+    )
     evidence.value("peak_mb", {"N": round(run_small.peak_mb, 1), "4N": round(run_large.peak_mb, 1)})
     flat = check_flat(n, run_small.peak_rss, 4 * n, run_large.peak_rss)
     unique = large.truth.unique_route_records

@@ -12,6 +12,7 @@ from grader.harness.memflat import check_flat, flat_runs
 from grader.harness.proc import kill_tree, raise_if_stub
 from grader.harness.rss import RssSampler
 from grader.harness.slow import SlowReader, trickle
+from grader.harness.together import side_by_side
 
 from .helpers import counters
 
@@ -38,13 +39,13 @@ def test_memory_flat_from_n_to_4n(sf_cli, reference_cli, events, scale, evidence
     """peak memory for 4N records is about the same as for N (filter + select to CSV)"""
     n = scale.pick(10_000, 100_000, 1_000_000)
     small, large = events(n, seed=31), events(4 * n, seed=31)
-    run_small = etl(sf_cli, small.path)
-    run_large = etl(sf_cli, large.path)
+    run_small, run_large, reference = side_by_side(
+        lambda: etl(sf_cli, small.path), lambda: etl(sf_cli, large.path), lambda: etl(reference_cli, large.path)
+    )
     rows = run_large.stdout.count(b"\r\n") - 1
     assert rows == large.truth.queries[QUERY], (
         f"{large.path.name}: filter {FILTER!r} should give {large.truth.queries[QUERY]:,} CSV rows, got {rows:,}"
     )
-    reference = etl(reference_cli, large.path)
     flat = flat_runs(evidence, n, run_small, 4 * n, run_large, reference, f"Memory while filtering {4 * n:,} records")
     assert flat.flat, (
         f"memory grows with the input: {flat.explain('records')}. Something keeps every record (a list of "
