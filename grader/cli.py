@@ -51,7 +51,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .runner import InfrastructureError, RunOptions, run
     from .state import maybe_record
 
-    options = RunOptions([args.project], impl=args.impl, scale=args.scale, milestone=args.milestone, keyword=args.k)
+    options = RunOptions(
+        [args.project], impl=args.impl, scale=args.scale, milestone=args.milestone, keyword=args.k, jobs=args.jobs
+    )
     try:
         result = _with_progress(lambda cb: run(options, cb), f"checking {args.project}")
     except InfrastructureError as exc:
@@ -378,6 +380,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from .runner import CHECK_JOBS
+
     def impl_and_scale(p: argparse.ArgumentParser, default_scale: str | None) -> None:
         p.add_argument("--impl", help="code to test: labs (default), solutions, a directory, or a package name")
         p.add_argument("--scale", choices=("quick", "standard", "full"), default=default_scale, help="input sizes")
@@ -387,6 +391,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--milestone", type=int, help="only this milestone's tests")
     p.add_argument("-k", help="only tests whose name matches this pytest -k expression")
     impl_and_scale(p, "quick")
+    p.add_argument(
+        "--jobs", type=int, default=CHECK_JOBS, help=f"test processes side by side (default {CHECK_JOBS}; 1: one)"
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("grade", help="score projects and write reports")

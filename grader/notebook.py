@@ -15,7 +15,7 @@ from typing import Any
 from .hints import hints
 from .outcomes import NOT_STARTED, PASSED, SKIPPED, Result
 from .reports.common import SYMBOL
-from .runner import Run, RunOptions, run
+from .runner import CHECK_JOBS, Run, RunOptions, run
 from .state import maybe_record
 
 COLOR = {
@@ -76,7 +76,7 @@ def check(
 ) -> CheckResult:
     """Run a project's checks (optionally one milestone) and show the report in the notebook."""
     bar = _progress_bar(f"checking {project}" + (f" · milestone {milestone}" if milestone else ""))
-    options = RunOptions([project], impl=impl, scale=scale, milestone=milestone, keyword=keyword)
+    options = RunOptions([project], impl=impl, scale=scale, milestone=milestone, keyword=keyword, jobs=CHECK_JOBS)
     done = run(options, bar.on_event if bar else None)
     if bar:
         bar.close()

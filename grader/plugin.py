@@ -17,7 +17,7 @@ import types
 from collections.abc import Callable, Generator
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -32,7 +32,7 @@ from .outcomes import ERROR, FAILED, NOT_STARTED, PASSED, SKIPPED, Blocked, NotS
 
 ROOT_KEY = pytest.StashKey[impl_mod.Root]()
 SCALE_KEY = pytest.StashKey[scale_mod.Scale]()
-SINK_KEY = pytest.StashKey[IO[str] | None]()
+SINK_KEY = pytest.StashKey[int | None]()  # an O_APPEND descriptor of the results file
 ARTIFACTS_KEY = pytest.StashKey[Path]()
 STATE_KEY = pytest.StashKey[dict[str, Any]]()
 EXTRA_KEY = pytest.StashKey[list[Path]]()
@@ -74,10 +74,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "timeout", None) is None and not os.environ.get("PYTEST_TIMEOUT"):
         config.option.timeout = config.stash[SCALE_KEY].timeout
     results = config.getoption("results")
-    config.stash[SINK_KEY] = open(results, "a", encoding="utf-8") if results else None  # noqa: SIM115
+    config.stash[SINK_KEY] = os.open(results, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if results else None
     artifacts = config.getoption("artifacts")
     config.stash[ARTIFACTS_KEY] = Path(artifacts) if artifacts else Path(config.rootpath) / ".iolab-artifacts"
     config.stash[STATE_KEY] = {}
+    config.pluginmanager.register(_CollectErrors(config), "iolab-collect-errors")
     config.stash[EXTRA_KEY] = [Path(p).resolve() for p in config.getoption("extra_tests")]
     for base in config.stash[EXTRA_KEY]:
         for folder in sorted(base.iterdir()) if base.is_dir() else []:
@@ -106,7 +107,7 @@ def _share_suite_fixtures(config: pytest.Config, folder: Path) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     sink = config.stash.get(SINK_KEY, None)
     if sink is not None:
-        sink.close()
+        os.close(sink)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -147,8 +148,25 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     )
 
 
+class _CollectErrors:
+    """Says a test file that cannot be collected as an event: under pytest-xdist pytest then exits
+    with 1, like a run with failing tests, not 2."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            text = report.longreprtext.splitlines()
+            said = [line[1:].strip() for line in text if line.startswith("E ")]  # the error, not pytest's frames
+            message = "\n".join(said or text[-20:])
+            _write(self.config, {"event": "collect-error", "where": report.nodeid, "message": message})
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    _write(session.config, {"event": "collected", "count": len(session.items)})
+    # Under pytest-xdist every worker collects every test: count them once.
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":
+        _write(session.config, {"event": "collected", "count": len(session.items)})
 
 
 @pytest.hookimpl(wrapper=True)
@@ -179,8 +197,9 @@ def _write(config: pytest.Config, doc: dict[str, Any]) -> None:
     """Append one event to the results file and flush it: a later crash cannot take it back."""
     sink = config.stash.get(SINK_KEY, None)
     if sink is not None:
-        sink.write(json.dumps(doc) + "\n")
-        sink.flush()
+        # One write() on an O_APPEND descriptor: the line lands whole even when several pytest-xdist
+        # workers append to the same file.
+        os.write(sink, (json.dumps(doc) + "\n").encode())
 
 
 def _finish(item: pytest.Item, state: dict[str, Any]) -> None:

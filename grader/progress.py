@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .course import available_projects
 from .outcomes import NOT_STARTED, PASSED, SKIPPED
-from .runner import Run, RunOptions, run
+from .runner import CHECK_JOBS, Run, RunOptions, run
 
 PASSED_ALL, FAILING, UNTOUCHED = "passed", "failing", "not started"
 
@@ -35,7 +35,7 @@ def course_progress(
     """Quick-check every project; ``on_run`` sees each project's run (to record the attempt)."""
     rows = []
     for proj in available_projects():
-        done = run(RunOptions([proj.name], impl=impl, scale="quick"), on_event)
+        done = run(RunOptions([proj.name], impl=impl, scale="quick", jobs=CHECK_JOBS), on_event)
         if on_run:
             on_run(done)
         per: dict[int, list] = {}

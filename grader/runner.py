@@ -25,6 +25,9 @@ from .course import SUITES, project
 from .outcomes import ERROR, NOT_STARTED, PASSED, SKIPPED, Result
 
 MAX_RESTARTS = 25
+# A learner's check runs its tests on two workers when it can: half the wait at the cost of one more
+# interpreter. Grading stays one process, so throughput ratios are measured without a neighbour.
+CHECK_JOBS = min(2, os.cpu_count() or 1)
 GRACE = 60  # seconds beyond a test's own timeout before the runner gives up on the process
 
 
@@ -42,6 +45,7 @@ class RunOptions:
     keyword: str | None = None
     out: Path | None = None  # where results.jsonl and artifacts go (default: a temp dir)
     quiet: bool = True
+    jobs: int = 1  # pytest-xdist workers, one test file each at a time (a check's feedback, not grading)
 
 
 @dataclass
@@ -100,15 +104,22 @@ def run(options: RunOptions, on_event: Callable[[dict], None] | None = None) -> 
     started = time.monotonic()
     while True:
         code, crashed, stderr = session.one_pass()
-        if crashed is None:
+        if not crashed:
+            if session.collect_errors and not session.finished:
+                raise InfrastructureError("pytest could not collect the suite:\n" + "\n".join(session.collect_errors))
             if code not in (0, 1, 5) and not session.finished:
                 raise InfrastructureError(f"pytest could not run the suite (exit {code}):\n{stderr[-3000:]}")
             break
-        session.record(crashed)
+        for result in crashed:
+            session.record(result)
         record.restarts += 1
         if record.restarts > MAX_RESTARTS:
             break
     record.results = [session.finished[n] for n in session.order]
+    if options.jobs > 1:
+        # Workers finish files in any order; list them as one process would have run them.
+        rank = {name: i for i, name in enumerate(options.projects)}
+        record.results.sort(key=lambda r: (rank.get(r.project, len(rank)), r.nodeid.split("::")[0]))
     record.elapsed = time.monotonic() - started
     return record
 
@@ -169,6 +180,9 @@ def pytest_argv(
     argv += [f"--ignore={entry}" for entry in extra_layout(options)[1]]
     if options.keyword:
         argv += ["-k", options.keyword]
+    if options.jobs > 1:
+        # loadfile: a file's tests share session fixtures and run in their written order
+        argv += ["-p", "xdist.plugin", f"--numprocesses={options.jobs}", "--dist=worksteal"]
     return argv + list(paths)
 
 
@@ -190,14 +204,16 @@ class _Session:
         self.results_file.unlink(missing_ok=True)
         self.finished: dict[str, Result] = {}
         self.order: list[str] = []
+        self.collect_errors: list[str] = []
 
     def record(self, result: Result) -> None:
         if result.nodeid not in self.finished:
             self.order.append(result.nodeid)
         self.finished[result.nodeid] = result
 
-    def one_pass(self) -> tuple[int, Result | None, str]:
-        """Run pytest on what has no result yet; (exit code, the test it died in or None, stderr)."""
+    def one_pass(self) -> tuple[int, list[Result], str]:
+        """Run pytest on what has no result yet; (exit code, the tests a dying process left without a
+        result, stderr)."""
         argv = pytest_argv(self.options, self.root, self.scale, self.paths, self.results_file, self.out)
         argv += [f"--deselect={nodeid}" for nodeid in self.finished]
         env = self.root.env()
@@ -219,26 +235,28 @@ class _Session:
                 raise
             err.seek(0)
             stderr = err.read().decode("utf-8", "replace")
-        if running is None:
-            return code, None, stderr
-        started, since = running  # the plugin's "start" event names the test, its project and visibility
-        how = died_how(code)
-        crashed = Result(
-            nodeid=started["nodeid"],
-            project=started["project"],
-            name=started["name"],
-            outcome=ERROR,
-            message=f"the test process died while running this test ({how}) after {time.monotonic() - since:.0f}s",
-            hidden=started["hidden"],
-        )
-        if self.on_event:
-            self.on_event({"event": "result", **crashed.to_json()})
+        # With workers, pytest itself survives a worker's death and goes on with the other tests.
+        how = "its pytest-xdist worker died" if self.options.jobs > 1 and code in (0, 1) else died_how(code)
+        crashed = []
+        for started, since in running.values():  # the plugin's "start" event names the test and its project
+            result = Result(
+                nodeid=started["nodeid"],
+                project=started["project"],
+                name=started["name"],
+                outcome=ERROR,
+                message=f"the test process died while running this test ({how}) after {time.monotonic() - since:.0f}s",
+                hidden=started["hidden"],
+            )
+            crashed.append(result)
+            if self.on_event:
+                self.on_event({"event": "result", **result.to_json()})
         return code, crashed, stderr
 
-    def _follow(self, proc: subprocess.Popen[bytes]) -> tuple[int, tuple[dict, float] | None]:
-        """Read events while pytest runs; kill it if nothing happens for longer than any test may take."""
+    def _follow(self, proc: subprocess.Popen[bytes]) -> tuple[int, dict[str, tuple[dict, float]]]:
+        """Read events while pytest runs; kill it if nothing happens for longer than any test may take.
+        Returns the exit code and the tests started but not finished (one per worker at most)."""
         offset = self.results_file.stat().st_size if self.results_file.exists() else 0
-        running: tuple[dict, float] | None = None
+        running: dict[str, tuple[dict, float]] = {}
         last_progress = time.monotonic()
         while True:
             code = proc.poll()
@@ -246,10 +264,14 @@ class _Session:
             for event in events:
                 last_progress = time.monotonic()
                 if event["event"] == "start":
-                    running = (event, time.monotonic())
+                    running[event["nodeid"]] = (event, time.monotonic())
                 elif event["event"] == "result":
                     self.record(Result.from_json(event))
-                    running = None
+                    running.pop(event["nodeid"], None)
+                elif event["event"] == "collect-error":
+                    said = f"{event['where']}: {event['message'][-3000:]}"
+                    if said not in self.collect_errors:  # every xdist worker says it
+                        self.collect_errors.append(said)
                 if self.on_event:
                     self.on_event(event)
             if code is not None:

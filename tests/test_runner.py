@@ -18,11 +18,16 @@ def extra(tmp_path, body: str):
     return tmp_path / "extra"
 
 
+# jobs=2: pytest-xdist workers, as `iolab check` runs them on a machine with two cores or more
+JOBS = pytest.mark.parametrize("jobs", [1, 2])
+
+
 def by_name(done):
     return {r.nodeid.split("::")[-1]: r for r in done.results}
 
 
-def test_a_dead_test_process_loses_nothing_else(tmp_path):
+@JOBS
+def test_a_dead_test_process_loses_nothing_else(tmp_path, jobs):
     tests = extra(
         tmp_path,
         """
@@ -38,7 +43,11 @@ def test_a_dead_test_process_loses_nothing_else(tmp_path):
             pass
     """,
     )
-    done = run(RunOptions(["loglens"], impl="solutions", scale="quick", extra_tests=[str(tests)], keyword="runnerdemo"))
+    done = run(
+        RunOptions(
+            ["loglens"], impl="solutions", scale="quick", extra_tests=[str(tests)], keyword="runnerdemo", jobs=jobs
+        )
+    )
     got = by_name(done)
     assert set(got) == {"test_runnerdemo_first", "test_runnerdemo_dies", "test_runnerdemo_after"}
     assert got["test_runnerdemo_first"].outcome == "passed" and got["test_runnerdemo_after"].outcome == "passed"
@@ -47,7 +56,8 @@ def test_a_dead_test_process_loses_nothing_else(tmp_path):
     assert all(r.hidden for r in done.results), "tests from --extra-tests are hidden"
 
 
-def test_timeouts_stubs_and_crashes_are_told_apart(tmp_path):
+@JOBS
+def test_timeouts_stubs_and_crashes_are_told_apart(tmp_path, jobs):
     tests = extra(
         tmp_path,
         """
@@ -69,7 +79,11 @@ def test_timeouts_stubs_and_crashes_are_told_apart(tmp_path):
     """,
     )
     got = by_name(
-        run(RunOptions(["loglens"], impl="solutions", scale="quick", extra_tests=[str(tests)], keyword="runnerdemo"))
+        run(
+            RunOptions(
+                ["loglens"], impl="solutions", scale="quick", extra_tests=[str(tests)], keyword="runnerdemo", jobs=jobs
+            )
+        )
     )
     assert (
         got["test_runnerdemo_hangs"].outcome == "failed"
@@ -89,10 +103,18 @@ def test_timeouts_stubs_and_crashes_are_told_apart(tmp_path):
     )
 
 
-def test_a_suite_that_cannot_be_collected_is_an_infrastructure_error(tmp_path):
+@JOBS
+def test_a_suite_that_cannot_be_collected_is_an_infrastructure_error(tmp_path, jobs):
     tests = extra(tmp_path, "def test_runnerdemo_broken(:\n    pass\n")
-    with pytest.raises(InfrastructureError, match="could not run"):
-        run(RunOptions(["loglens"], impl="solutions", scale="quick", extra_tests=[str(tests)], keyword="runnerdemo"))
+    with pytest.raises(InfrastructureError, match="could not collect") as raised:
+        run(
+            RunOptions(
+                ["loglens"], impl="solutions", scale="quick", extra_tests=[str(tests)], keyword="runnerdemo", jobs=jobs
+            )
+        )
+    said = str(raised.value)
+    assert "test_runnerdemo.py" in said and "SyntaxError: invalid syntax" in said, said
+    assert said.count("SyntaxError") == 1 and "importlib" not in said, f"one short message, not frames:\n{said}"
 
 
 def test_milestone_selection():
