@@ -71,6 +71,9 @@ def limits(memory: int | None = MEMORY_CAP, fsize: int | None = None, unprivileg
 
     def apply() -> None:
         os.setsid()
+        # A grader started with `cmd &` or under some CI runners has SIGINT ignored, and children
+        # inherit that: the program under test must meet Ctrl-C the way a terminal user's would.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         if memory:
             _lower(resource.RLIMIT_AS, memory)
         if fsize is not None:
