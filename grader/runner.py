@@ -45,7 +45,7 @@ class RunOptions:
     keyword: str | None = None
     out: Path | None = None  # where results.jsonl and artifacts go (default: a temp dir)
     quiet: bool = True
-    jobs: int = 1  # pytest-xdist workers, one test file each at a time (a check's feedback, not grading)
+    jobs: int = 1  # pytest-xdist workers (a check's feedback; grading keeps one process)
 
 
 @dataclass
@@ -117,7 +117,7 @@ def run(options: RunOptions, on_event: Callable[[dict], None] | None = None) -> 
             break
     record.results = [session.finished[n] for n in session.order]
     if options.jobs > 1:
-        # Workers finish files in any order; list them as one process would have run them.
+        # Workers finish tests in any order: group them by project and file for the report.
         rank = {name: i for i, name in enumerate(options.projects)}
         record.results.sort(key=lambda r: (rank.get(r.project, len(rank)), r.nodeid.split("::")[0]))
     record.elapsed = time.monotonic() - started
@@ -181,7 +181,7 @@ def pytest_argv(
     if options.keyword:
         argv += ["-k", options.keyword]
     if options.jobs > 1:
-        # loadfile: a file's tests share session fixtures and run in their written order
+        # worksteal, not loadfile: one file (StreamFoundry's CLI tests) can hold most of the work
         argv += ["-p", "xdist.plugin", f"--numprocesses={options.jobs}", "--dist=worksteal"]
     return argv + list(paths)
 

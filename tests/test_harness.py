@@ -92,10 +92,16 @@ def test_side_by_side_stops_the_others_when_one_fails():
         time.sleep(0.3)  # the sleeper is running by now
         raise AssertionError("the learner's run failed")
 
-    started = time.monotonic()
-    with pytest.raises(AssertionError, match="learner's run failed"):
-        side_by_side(lambda: measure([PY, "-c", "import time; time.sleep(60)"]), fails)
-    assert time.monotonic() - started < 20, "the 60 s sleeper was left running after the other call failed"
+    bystander = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])  # started by the test, not the calls
+    try:
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match="learner's run failed"):
+            side_by_side(lambda: measure([PY, "-c", "import time; time.sleep(60)"]), fails)
+        assert time.monotonic() - started < 20, "the 60 s sleeper was left running after the other call failed"
+        assert bystander.poll() is None, "a process the calls did not start was killed too"
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_throughput_ratio_orders_fast_and_slow():

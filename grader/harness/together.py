@@ -19,6 +19,8 @@ T = TypeVar("T")
 def side_by_side(*calls: Callable[[], T]) -> list[T]:
     """Each call's result, in order. When a call fails, the processes still running are killed and
     its exception is raised once every call has returned."""
+    mine = psutil.Process()
+    before = {child.pid for child in mine.children(recursive=True)}  # e.g. a server the test started
     pool = ThreadPoolExecutor(len(calls), thread_name_prefix="iolab-side-by-side")
     try:
         futures = [pool.submit(call) for call in calls]
@@ -30,7 +32,9 @@ def side_by_side(*calls: Callable[[], T]) -> list[T]:
     except BaseException:
         # A failed run or the test's own timeout: the other runs must not outlive the test, and
         # the pool cannot finish until their processes are gone.
-        for child in psutil.Process().children(recursive=True):
+        for child in mine.children(recursive=True):
+            if child.pid in before:
+                continue
             try:
                 child.kill()
             except psutil.Error:
